@@ -1,0 +1,18 @@
+# Script mode: writes OUT defining aaj::embedded::bundle_<NAME>(), one entry per file in FILES
+# (paths relative to BASE).
+set(body "#include \"core/embedded.h\"\nnamespace {\n")
+set(regs "")
+set(i 0)
+foreach(f IN LISTS FILES)
+  file(READ ${f} hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR n "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," arr "${hex}")
+  file(RELATIVE_PATH rel ${BASE} ${f})
+  string(APPEND body "const unsigned char d${i}[] = {${arr}0x00};\n")
+  string(APPEND regs "    {\"${rel}\", std::string_view(reinterpret_cast<const char*>(d${i}), ${n})},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "}  // namespace\nnamespace aaj::embedded {\nstd::span<const File> bundle_${NAME}() {\n  static const File files[] = {\n${regs}  };\n  return files;\n}\n}  // namespace aaj::embedded\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

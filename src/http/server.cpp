@@ -1,0 +1,273 @@
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange (asio #944)
+
+#include "http/server.h"
+
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cctype>
+#include <thread>
+
+namespace aaj::http {
+
+std::string Request::header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers)
+    if (k == lower_name) return v;
+  return {};
+}
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+
+std::string default_error_body(const std::string& code) {
+  return "{\"error\":{\"code\":\"" + code + "\"}}";
+}
+
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(ServerOptions opts, Handler handler)
+      : opts_(std::move(opts)),
+        handler_(std::move(handler)),
+        ssl_(asio::ssl::context::tls_server),
+        acceptor_(ioc_),
+        pool_(static_cast<size_t>(std::max(1, opts_.worker_threads))) {
+    if (!opts_.error_body) opts_.error_body = default_error_body;
+  }
+
+  ~ServerImpl() override { stop(); }
+
+  Status init() {
+    if (opts_.tls) {
+      boost::system::error_code ec;
+      ssl_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+      SSL_CTX_set_min_proto_version(ssl_.native_handle(), TLS1_2_VERSION);
+      ssl_.use_certificate_chain_file(opts_.cert_chain_file, ec);
+      if (ec) return Error{"tls_config", "certificate " + opts_.cert_chain_file + ": " + ec.message()};
+      ssl_.use_private_key_file(opts_.private_key_file, asio::ssl::context::pem, ec);
+      if (ec) return Error{"tls_config", "key " + opts_.private_key_file + ": " + ec.message()};
+    }
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(opts_.host, ec);
+    if (ec) return Error{"bind_failed", "bad address " + opts_.host};
+    tcp::endpoint ep(addr, opts_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Error{"bind_failed", opts_.host + ":" + std::to_string(opts_.port) + ": " + ec.message()};
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(ioc_, accept_loop(), asio::detached);
+    for (int i = 0; i < std::max(1, opts_.io_threads); ++i)
+      threads_.emplace_back([this] { ioc_.run(); });
+    return {};
+  }
+
+  uint16_t port() const override { return port_; }
+
+  void stop() override {
+    bool expected = false;
+    if (!stopped_.compare_exchange_strong(expected, true)) return;
+    asio::post(ioc_, [this] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+    });
+    ioc_.stop();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    pool_.join();
+  }
+
+ private:
+  awaitable<void> accept_loop() {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket sock = co_await acceptor_.async_accept(asio::make_strand(ioc_),
+                                                         asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+        continue;  // transient (EMFILE…): keep accepting
+      }
+      if (connections_.load() >= opts_.max_connections) {
+        sock.close(ec);
+        continue;
+      }
+      sock.set_option(tcp::no_delay(true), ec);
+      auto ex = sock.get_executor();
+      if (opts_.tls) {
+        asio::co_spawn(ex, serve_tls(beast::tcp_stream(std::move(sock))), asio::detached);
+      } else {
+        asio::co_spawn(ex, serve_plain(beast::tcp_stream(std::move(sock))), asio::detached);
+      }
+    }
+  }
+
+  struct ConnectionCount {
+    std::atomic<size_t>& n;
+    explicit ConnectionCount(std::atomic<size_t>& c) : n(c) { ++n; }
+    ~ConnectionCount() { --n; }
+  };
+
+  awaitable<void> serve_plain(beast::tcp_stream stream) {
+    ConnectionCount count(connections_);
+    std::string remote = peer(stream.socket());
+    co_await session(stream, remote);
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  awaitable<void> serve_tls(beast::tcp_stream tcp_stream) {
+    ConnectionCount count(connections_);
+    std::string remote = peer(tcp_stream.socket());
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), ssl_);
+    beast::get_lowest_layer(stream).expires_after(opts_.read_timeout);
+    boost::system::error_code ec;
+    co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                    asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    co_await session(stream, remote);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+    co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+  }
+
+  static std::string peer(tcp::socket& s) {
+    boost::system::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    return ec ? "" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  template <class Stream>
+  awaitable<void> session(Stream& stream, const std::string& remote) {
+    beast::flat_buffer buffer;
+    bool first = true;
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.body_limit(opts_.max_body_bytes);
+      parser.header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
+      beast::get_lowest_layer(stream).expires_after(first ? opts_.read_timeout
+                                                          : opts_.idle_timeout);
+      first = false;
+      boost::system::error_code ec;
+      co_await bhttp::async_read_header(stream, buffer, parser,
+                                        asio::redirect_error(use_awaitable, ec));
+      if (!ec) {
+        // The whole request must arrive within read_timeout once its headers have begun.
+        beast::get_lowest_layer(stream).expires_after(opts_.read_timeout);
+        co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      }
+      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+          ec == asio::error::eof || ec == asio::error::connection_reset ||
+          ec == asio::ssl::error::stream_truncated) {
+        co_return;
+      }
+      if (ec) {
+        Response r;
+        if (ec == bhttp::error::body_limit) {
+          r.status = 413;
+          r.body = opts_.error_body("payload_too_large");
+        } else if (ec == bhttp::error::header_limit) {
+          r.status = 431;
+          r.body = opts_.error_body("malformed_request");
+        } else {
+          r.status = 400;
+          r.body = opts_.error_body("malformed_request");
+        }
+        co_await write(stream, r, false, 11);
+        co_return;
+      }
+      auto req = parser.release();
+      Request r;
+      r.method = std::string(req.method_string());
+      r.target = std::string(req.target());
+      auto q = r.target.find('?');
+      r.path = r.target.substr(0, q);
+      if (q != std::string::npos) r.query = r.target.substr(q + 1);
+      for (const auto& f : req) {
+        std::string name(f.name_string());
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        r.headers.emplace_back(std::move(name), std::string(f.value()));
+      }
+      r.body = std::move(req.body());
+      r.remote = remote;
+      bool keep_alive = req.keep_alive();
+      unsigned version = req.version();
+
+      // Blocking work goes to the worker pool; the coroutine resumes on this connection's strand.
+      Response resp = co_await asio::co_spawn(
+          pool_.get_executor(),
+          [this, &r]() -> awaitable<Response> { co_return call_handler(r); }, use_awaitable);
+      bool ok = co_await write(stream, resp, keep_alive, version);
+      if (!ok || !keep_alive || stopped_.load()) co_return;
+    }
+  }
+
+  Response call_handler(const Request& r) {
+    try {
+      return handler_(r);
+    } catch (const std::exception& e) {
+      spdlog::error("{{\"event\":\"handler_exception\",\"path\":\"{}\",\"what\":\"{}\"}}", r.path,
+                    e.what());
+    } catch (...) {
+      spdlog::error("{{\"event\":\"handler_exception\",\"path\":\"{}\"}}", r.path);
+    }
+    Response resp;
+    resp.status = 500;
+    resp.body = opts_.error_body("internal_error");
+    return resp;
+  }
+
+  template <class Stream>
+  awaitable<bool> write(Stream& stream, const Response& r, bool keep_alive, unsigned version) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+    res.set(bhttp::field::server, "aaj");
+    res.set(bhttp::field::content_type, r.content_type);
+    res.set(bhttp::field::cache_control, "no-store");
+    if (opts_.tls) res.set("Strict-Transport-Security", "max-age=31536000");
+    res.set("X-Content-Type-Options", "nosniff");
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    res.keep_alive(keep_alive);
+    res.body() = r.body;
+    res.prepare_payload();
+    beast::get_lowest_layer(stream).expires_after(opts_.read_timeout);
+    boost::system::error_code ec;
+    co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+    co_return !ec;
+  }
+
+  ServerOptions opts_;
+  Handler handler_;
+  asio::io_context ioc_;
+  asio::ssl::context ssl_;
+  tcp::acceptor acceptor_;
+  asio::thread_pool pool_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopped_{false};
+  std::atomic<size_t> connections_{0};
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::start(ServerOptions opts, Handler handler) {
+  auto s = std::make_unique<ServerImpl>(std::move(opts), std::move(handler));
+  Status st = s->init();
+  if (!st) return st.error();
+  return std::unique_ptr<Server>(std::move(s));
+}
+
+}  // namespace aaj::http

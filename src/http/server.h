@@ -1,0 +1,72 @@
+// HTTP/1.1 server (TLS 1.2+ or plain for loopback-only helpers such as the source simulator).
+// Boost.Beast lives only in server.cpp: the rest of aaj sees these plain types.
+//
+// Threading: `io_threads` run the network I/O (C++20 coroutines); each parsed request is handed to
+// a pool of `worker_threads` that may block (signature checks, source calls, durable log appends),
+// so a slow request never stalls the I/O of others.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+
+namespace aaj::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", …
+  std::string target;  // as sent, e.g. "/api/v1/requests?x=1"
+  std::string path;    // target without the query
+  std::string query;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
+  std::string body;
+  std::string remote;  // peer address "ip:port"
+
+  // Value of the first header with this lower-case name, or "".
+  std::string header(std::string_view lower_name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Runs on a worker thread; may block. Exceptions are caught and answered 500.
+using Handler = std::function<Response(const Request&)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;             // 0 = any free port (see Server::port())
+  bool tls = true;
+  std::string cert_chain_file;   // PEM, server certificate first
+  std::string private_key_file;  // PEM
+  int io_threads = 2;
+  int worker_threads = 32;
+  size_t max_body_bytes = 1 << 20;
+  size_t max_header_bytes = 8 << 10;
+  std::chrono::seconds read_timeout{30};   // a request must arrive whole within this
+  std::chrono::seconds idle_timeout{60};   // keep-alive connections idle longer are closed
+  size_t max_connections = 4096;           // beyond this new connections are closed at once
+  // Produces the JSON body of a server-level error (bad HTTP, body too large, overload):
+  // (code) -> body. Defaults to {"error":{"code":…}}.
+  std::function<std::string(const std::string& code)> error_body;
+};
+
+class Server {
+ public:
+  // Binds, listens and starts serving. Errors: "bind_failed", "tls_config".
+  static Result<std::unique_ptr<Server>> start(ServerOptions opts, Handler handler);
+  virtual ~Server() = default;
+  // The bound port (useful with port 0).
+  virtual uint16_t port() const = 0;
+  // Stops accepting, closes connections, joins threads. Idempotent; thread-safe.
+  virtual void stop() = 0;
+};
+
+}  // namespace aaj::http

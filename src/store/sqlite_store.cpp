@@ -1,0 +1,304 @@
+// SQLite backend: WAL mode, synchronous=FULL (a user or session acknowledged is on disk), a small
+// pool of connections so worker threads do not serialise on one handle.
+#include <sqlite3.h>
+
+#include <mutex>
+#include <vector>
+
+#include "store/store.h"
+
+namespace aaj::store {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char* kSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS bodies (
+  bin TEXT PRIMARY KEY,
+  name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+  iin TEXT PRIMARY KEY,
+  user_type TEXT NOT NULL,
+  body_bin TEXT NOT NULL,
+  full_name TEXT NOT NULL,
+  phone TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'blocked')),
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+  token_hash TEXT PRIMARY KEY,
+  iin TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS sessions_by_iin ON sessions(iin);
+)SQL";
+
+Error db_error(sqlite3* db, const std::string& what) {
+  return Error{"store_unavailable", what + ": " + (db ? sqlite3_errmsg(db) : "no connection")};
+}
+
+// One prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return s_ != nullptr; }
+  void text(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void integer(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  int step() { return sqlite3_step(s_); }
+  std::string col_text(int i) {
+    auto* p = sqlite3_column_text(s_, i);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, i)) : "";
+  }
+  int64_t col_int(int i) { return sqlite3_column_int64(s_, i); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+};
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(const StoreConfig& cfg) {
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.data_dir, ec);
+    if (ec) return Error{"store_unavailable", "cannot create " + cfg.data_dir.string()};
+    auto s = std::unique_ptr<SqliteStore>(new SqliteStore((cfg.data_dir / "aaj.db").string()));
+    auto c = s->connect();
+    if (!c) return c.error();
+    sqlite3* db = *c;
+    char* err = nullptr;
+    if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "schema";
+      sqlite3_free(err);
+      sqlite3_close(db);
+      return Error{"store_unavailable", "schema: " + m};
+    }
+    sqlite3_exec(db, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(), nullptr,
+                 nullptr, nullptr);
+    s->release(db);
+    return std::unique_ptr<Store>(std::move(s));
+  }
+
+  ~SqliteStore() override {
+    for (sqlite3* db : pool_) sqlite3_close(db);
+  }
+
+  Status add_user(const User& u) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "INSERT INTO users(iin,user_type,body_bin,full_name,phone,status,created_at) "
+              "VALUES(?,?,?,?,?,?,?)");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, u.iin);
+      st.text(2, u.user_type);
+      st.text(3, u.body_bin);
+      st.text(4, u.full_name);
+      st.text(5, u.phone);
+      st.text(6, u.status);
+      st.integer(7, time::to_micros(u.created_at));
+      int rc = st.step();
+      if (rc == SQLITE_CONSTRAINT) return Error{"user_exists", "user " + u.iin + " exists"};
+      if (rc != SQLITE_DONE) return db_error(db, "insert user");
+      return {};
+    });
+  }
+
+  Result<std::optional<User>> find_user(std::string_view iin) override {
+    std::optional<User> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "SELECT iin,user_type,body_bin,full_name,phone,status,created_at FROM users "
+              "WHERE iin=?");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, iin);
+      int rc = st.step();
+      if (rc == SQLITE_ROW) out = row_user(st);
+      else if (rc != SQLITE_DONE) return db_error(db, "select user");
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
+  }
+
+  Status set_user_status(std::string_view iin, std::string_view status) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, "UPDATE users SET status=? WHERE iin=?");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, status);
+      st.text(2, iin);
+      if (st.step() != SQLITE_DONE) return db_error(db, "update user");
+      if (sqlite3_changes(db) == 0) return Error{"user_unknown", std::string(iin)};
+      return {};
+    });
+  }
+
+  Result<std::vector<User>> list_users() override {
+    std::vector<User> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "SELECT iin,user_type,body_bin,full_name,phone,status,created_at FROM users "
+              "ORDER BY iin");
+      if (!st.ok()) return db_error(db, "prepare");
+      int rc;
+      while ((rc = st.step()) == SQLITE_ROW) out.push_back(row_user(st));
+      if (rc != SQLITE_DONE) return db_error(db, "list users");
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
+  }
+
+  Status put_body(const Body& b) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, "INSERT OR REPLACE INTO bodies(bin,name) VALUES(?,?)");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, b.bin);
+      st.text(2, b.name);
+      if (st.step() != SQLITE_DONE) return db_error(db, "put body");
+      return {};
+    });
+  }
+
+  Result<std::optional<Body>> find_body(std::string_view bin) override {
+    std::optional<Body> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, "SELECT bin,name FROM bodies WHERE bin=?");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, bin);
+      int rc = st.step();
+      if (rc == SQLITE_ROW) out = Body{st.col_text(0), st.col_text(1)};
+      else if (rc != SQLITE_DONE) return db_error(db, "select body");
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
+  }
+
+  Status add_session(const Session& se) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "INSERT INTO sessions(token_hash,iin,created_at,expires_at,revoked) "
+              "VALUES(?,?,?,?,?)");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, se.token_hash);
+      st.text(2, se.iin);
+      st.integer(3, time::to_micros(se.created_at));
+      st.integer(4, time::to_micros(se.expires_at));
+      st.integer(5, se.revoked ? 1 : 0);
+      if (st.step() != SQLITE_DONE) return db_error(db, "insert session");
+      return {};
+    });
+  }
+
+  Result<std::optional<Session>> find_session(std::string_view token_hash) override {
+    std::optional<Session> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "SELECT token_hash,iin,created_at,expires_at,revoked FROM sessions "
+              "WHERE token_hash=?");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, token_hash);
+      int rc = st.step();
+      if (rc == SQLITE_ROW) {
+        out = Session{st.col_text(0), st.col_text(1), time::from_micros(st.col_int(2)),
+                      time::from_micros(st.col_int(3)), st.col_int(4) != 0};
+      } else if (rc != SQLITE_DONE) {
+        return db_error(db, "select session");
+      }
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
+  }
+
+  Status revoke_session(std::string_view token_hash) override {
+    return exec_one("UPDATE sessions SET revoked=1 WHERE token_hash=?", token_hash);
+  }
+  Status revoke_sessions_of(std::string_view iin) override {
+    return exec_one("UPDATE sessions SET revoked=1 WHERE iin=?", iin);
+  }
+
+ private:
+  explicit SqliteStore(std::string path) : path_(std::move(path)) {}
+
+  static User row_user(Stmt& st) {
+    return User{st.col_text(0), st.col_text(1), st.col_text(2), st.col_text(3),
+                st.col_text(4), st.col_text(5), time::from_micros(st.col_int(6))};
+  }
+
+  Status exec_one(const char* sql, std::string_view arg) {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, sql);
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, arg);
+      if (st.step() != SQLITE_DONE) return db_error(db, "update");
+      return {};
+    });
+  }
+
+  Result<sqlite3*> connect() {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path_.c_str(), &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      Error e = db_error(db, "open " + path_);
+      sqlite3_close(db);
+      return e;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                 nullptr, nullptr, nullptr);
+    return db;
+  }
+
+  Result<sqlite3*> acquire() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!pool_.empty()) {
+        sqlite3* db = pool_.back();
+        pool_.pop_back();
+        return db;
+      }
+    }
+    return connect();
+  }
+
+  void release(sqlite3* db) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (pool_.size() < 16) {
+      pool_.push_back(db);
+      return;
+    }
+    sqlite3_close(db);
+  }
+
+  template <class F>
+  Status with_db(F&& f) {
+    auto db = acquire();
+    if (!db) return db.error();
+    Status s = f(*db);
+    release(*db);
+    return s;
+  }
+
+  std::string path_;
+  std::mutex mu_;
+  std::vector<sqlite3*> pool_;
+};
+
+}  // namespace
+
+void register_sqlite_backend() { register_backend("sqlite", &SqliteStore::open); }
+
+}  // namespace aaj::store

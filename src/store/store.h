@@ -1,0 +1,84 @@
+// The one storage interface of aaj. Backends (SQLite now, PostgreSQL when scaled out) are chosen
+// by configuration and registered by name; nothing above this header knows which one runs.
+// All methods are thread-safe. Errors carry code "store_unavailable" (I/O, locked database),
+// or a domain code where stated.
+#pragma once
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/time.h"
+
+namespace aaj::store {
+
+struct User {
+  std::string iin;
+  std::string user_type;   // an id of SPEC "Ids", e.g. "prosecutor"
+  std::string body_bin;    // BIN of the user's body (organisation)
+  std::string full_name;
+  std::string phone;       // +7…, for SMS codes (next issue)
+  std::string status = "active";  // "active" | "blocked"
+  time::Instant created_at{};
+};
+
+struct Body {
+  std::string bin;
+  std::string name;
+};
+
+struct Session {
+  std::string token_hash;  // hex SHA-256 of the bearer token; the token itself is never stored
+  std::string iin;
+  time::Instant created_at{};
+  time::Instant expires_at{};
+  bool revoked = false;
+};
+
+struct StoreConfig {
+  std::string backend = "sqlite";   // registered backend name
+  std::filesystem::path data_dir;   // sqlite: <data_dir>/aaj.db
+  std::string dsn;                  // postgresql (future)
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Adds a user. Error "user_exists" when the IIN is taken.
+  virtual Status add_user(const User& u) = 0;
+  // The user with this IIN, or nullopt.
+  virtual Result<std::optional<User>> find_user(std::string_view iin) = 0;
+  // Sets "active"/"blocked". Error "user_unknown" when absent.
+  virtual Status set_user_status(std::string_view iin, std::string_view status) = 0;
+  virtual Result<std::vector<User>> list_users() = 0;
+
+  // Inserts or replaces a body.
+  virtual Status put_body(const Body& b) = 0;
+  virtual Result<std::optional<Body>> find_body(std::string_view bin) = 0;
+
+  virtual Status add_session(const Session& s) = 0;
+  virtual Result<std::optional<Session>> find_session(std::string_view token_hash) = 0;
+  // Revokes one session (logout) or all of a user's sessions (block).
+  virtual Status revoke_session(std::string_view token_hash) = 0;
+  virtual Status revoke_sessions_of(std::string_view iin) = 0;
+};
+
+using StoreFactory = std::function<Result<std::unique_ptr<Store>>(const StoreConfig&)>;
+
+// Registers a backend under `name` (called from each backend's translation unit at startup via
+// register_builtin_backends()). Not thread-safe with concurrent open_store calls; call at startup.
+void register_backend(const std::string& name, StoreFactory factory);
+
+// Opens the backend named in cfg. Error "store_unavailable" with the reason, or
+// "unknown_backend" when no backend has that name.
+Result<std::unique_ptr<Store>> open_store(const StoreConfig& cfg);
+
+}  // namespace aaj::store
