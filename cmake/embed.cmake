@@ -11,6 +11,7 @@ function(aaj_embed)
     COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DNAME=${E_NAME} -DBASE=${E_BASE}
             "-DFILES=${E_FILES}" -P ${PROJECT_SOURCE_DIR}/cmake/embed_gen.cmake
     DEPENDS ${E_FILES} ${PROJECT_SOURCE_DIR}/cmake/embed_gen.cmake
-    COMMENT "Embedding ${E_NAME}")
+    COMMENT "Embedding ${E_NAME}"
+    VERBATIM)
   target_sources(${E_TARGET} PRIVATE ${out})
 endfunction()

@@ -1,0 +1,57 @@
+// The installation's configuration (TOML). Relative paths are resolved against the config file's
+// folder, so a demo installation can be moved as a whole.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "sources/connector.h"
+#include "store/store.h"
+
+namespace aaj::app {
+
+struct Config {
+  std::filesystem::path file;  // the config file itself
+  std::string mode = "development";  // "development" | "production"
+
+  // [server]
+  std::string listen = "127.0.0.1:8443";
+  std::filesystem::path tls_cert, tls_key;
+  int io_threads = 2;
+  int worker_threads = 64;
+  size_t max_body_bytes = 1 << 20;
+  int read_timeout_seconds = 30;
+  int idle_timeout_seconds = 60;
+
+  // [storage], [journal]
+  store::StoreConfig store;
+  std::filesystem::path journal_dir;
+
+  // [pki]
+  std::vector<std::filesystem::path> trust;
+  std::filesystem::path crl_dir;
+  int crl_reload_seconds = 10;
+
+  // [policy]
+  std::filesystem::path policy_dir;  // empty: the policy compiled into the binary
+
+  // [auth], [requests]
+  int challenge_ttl_seconds = 120;
+  int session_ttl_seconds = 12 * 3600;  // re-entry at least every 12 hours (CJIS default)
+  int max_clock_skew_seconds = 300;     // replay window: signed_at within ± this of now
+
+  // [sources]
+  std::string simulator_listen = "127.0.0.1:8470";
+  sources::ConnectorConfig default_source;
+  std::map<std::string, sources::ConnectorConfig> source_overrides;  // by resource id
+};
+
+// Reads and validates the file. Error "config" with the file, key and reason.
+Result<Config> load_config(const std::filesystem::path& file);
+
+// Splits "HOST:PORT" ("[::1]:8443" for IPv6). Error "config" when malformed.
+Result<std::pair<std::string, uint16_t>> split_host_port(const std::string& s);
+
+}  // namespace aaj::app

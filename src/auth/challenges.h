@@ -1,0 +1,48 @@
+// Entry, first factor: the server hands out a random nonce; the user signs it (CMS, attached
+// content = the nonce bytes) with the authentication key; the challenge can be answered once.
+#pragma once
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "core/time.h"
+
+namespace aaj::auth {
+
+// 32 random bytes from the OS CSPRNG, as lower-case hex (64 chars) or raw bytes.
+std::string random_hex(size_t bytes);
+std::string random_bytes(size_t bytes);
+// Lower-case hex SHA-256.
+std::string sha256_hex(std::string_view data);
+std::string base64_encode(std::string_view data);
+// Strict standard base64 (whitespace tolerated); nullopt when malformed.
+std::optional<std::string> base64_decode(std::string_view b64);
+
+struct Challenge {
+  std::string id;     // opaque
+  std::string nonce;  // raw bytes the user signs
+  time::Instant expires_at;
+};
+
+// In-memory table of outstanding challenges. A challenge lives for `ttl` and can be taken once;
+// a restart forgets them (the user simply asks for a new one). Thread-safe.
+class ChallengeTable {
+ public:
+  explicit ChallengeTable(std::chrono::seconds ttl, size_t max_outstanding = 100000)
+      : ttl_(ttl), max_(max_outstanding) {}
+  // Creates a challenge; nullopt when too many are outstanding (flood), so callers answer 503.
+  std::optional<Challenge> create(time::Instant now);
+  // Removes and returns the challenge if it exists and has not expired at `now`.
+  std::optional<Challenge> take(const std::string& id, time::Instant now);
+
+ private:
+  void purge(time::Instant now);
+  std::chrono::seconds ttl_;
+  size_t max_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Challenge> open_;
+};
+
+}  // namespace aaj::auth

@@ -1,0 +1,45 @@
+#include <iostream>
+
+#include "cli/commands.h"
+#include "client/client.h"
+
+namespace aaj::cli {
+
+int client_request(const std::string& server, const std::string& ca, const std::string& auth_store,
+                   const std::string& sign_store, const std::string& password,
+                   const std::string& resource, const std::string& ground_json,
+                   const std::string& subject_json, const std::string& purpose) {
+  auto ground = nlohmann::json::parse(ground_json, nullptr, false);
+  auto subject = nlohmann::json::parse(subject_json, nullptr, false);
+  if (ground.is_discarded() || subject.is_discarded()) {
+    std::cerr << "--ground and --subject must be JSON objects\n";
+    return 2;
+  }
+  auto auth = client::Signer::from_pkcs12(auth_store, password);
+  auto sign = client::Signer::from_pkcs12(sign_store, password);
+  if (!auth || !sign) {
+    const Error& e = !auth ? auth.error() : sign.error();
+    std::cerr << nlohmann::json{{"error", e.code}, {"message", e.detail}}.dump() << "\n";
+    return 2;
+  }
+  client::ApiClient api(server, ca);
+  auto token = client::enter(api, **auth);
+  if (!token) {
+    std::cerr << nlohmann::json{{"stage", "entry"}, {"error", token.error().code},
+                                {"message", token.error().detail}}
+                     .dump()
+              << "\n";
+    return 1;
+  }
+  auto r = client::send_request(api, *token, **sign,
+                                client::make_document(resource, ground, subject, purpose));
+  if (!r) {
+    std::cerr << nlohmann::json{{"error", r.error().code}, {"message", r.error().detail}}.dump()
+              << "\n";
+    return 1;
+  }
+  std::cout << (r->body.is_null() ? r->raw : r->body.dump(2)) << "\n";
+  return r->status == 200 ? 0 : 1;
+}
+
+}  // namespace aaj::cli

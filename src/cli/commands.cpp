@@ -1,0 +1,153 @@
+#include "cli/commands.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "app/config.h"
+#include "app/operator.h"
+#include "journal/journal.h"
+#include "pki/cms_command.h"
+#include "policy/policy.h"
+
+namespace aaj::cli {
+
+namespace {
+std::string operator_actor() {
+  const passwd* pw = getpwuid(getuid());
+  return std::string("cli:") + (pw ? pw->pw_name : std::to_string(getuid()));
+}
+}  // namespace
+
+void Commands::attach(CLI::App& app) {
+  auto* s = app.add_subcommand("serve", "Run the HTTPS server");
+  s->add_option("--config", config_, "Configuration file (TOML)")->required();
+  s->add_option("--listen", listen_, "HOST:PORT, overrides server.listen");
+  s->callback([this] { code_ = serve(config_, listen_); });
+
+  auto* sim = app.add_subcommand("sourcesim", "Run the data-source simulator");
+  sim->add_option("--config", config_, "Configuration file (uses sources.simulator_listen)")
+      ->required();
+  sim->add_option("--listen", listen_, "HOST:PORT, overrides sources.simulator_listen");
+  sim->callback([this] { code_ = sourcesim(config_, listen_); });
+
+  auto* user = app.add_subcommand("user", "Operator actions on users");
+  user->require_subcommand(1);
+  auto* add = user->add_subcommand("add", "Register an active user (logged)");
+  add->add_option("--config", config_)->required();
+  add->add_option("--iin", iin_)->required();
+  add->add_option("--user-type", user_type_)->required();
+  add->add_option("--body-bin", body_bin_)->required();
+  add->add_option("--name", name_)->required();
+  add->add_option("--phone", phone_)->required();
+  add->callback([this] {
+    auto cfg = app::load_config(config_);
+    if (!cfg) {
+      std::cerr << nlohmann::json{{"error", cfg.error().code}, {"message", cfg.error().detail}}.dump() << "\n";
+      code_ = 2;
+      return;
+    }
+    auto r = app::add_user(*cfg, {iin_, user_type_, body_bin_, name_, phone_}, operator_actor());
+    if (!r) {
+      std::cerr << nlohmann::json{{"error", r.error().code}, {"message", r.error().detail}}.dump() << "\n";
+      code_ = r.error().code == "invalid_input" ? 2 : 1;
+      return;
+    }
+    std::cout << r->dump(2) << "\n";
+  });
+
+  auto* blk = user->add_subcommand("block", "Block a user at once and end their sessions (logged)");
+  blk->add_option("--config", config_)->required();
+  blk->add_option("--iin", iin_)->required();
+  blk->add_option("--reason", name_, "Why (recorded in the event log)")->required();
+  blk->callback([this] {
+    auto cfg = app::load_config(config_);
+    if (!cfg) {
+      std::cerr << cfg.error().detail << "\n";
+      code_ = 2;
+      return;
+    }
+    auto r = app::block_user(*cfg, iin_, name_, operator_actor());
+    if (!r) {
+      std::cerr << nlohmann::json{{"error", r.error().code}, {"message", r.error().detail}}.dump() << "\n";
+      code_ = r.error().code == "invalid_input" ? 2 : 1;
+      return;
+    }
+    std::cout << r->dump(2) << "\n";
+  });
+
+  auto* pol = app.add_subcommand("policy", "The regulation as data");
+  pol->require_subcommand(1);
+  auto* ex = pol->add_subcommand("explain", "Decide and explain one case");
+  ex->add_option("--user-type", user_type_)->required();
+  ex->add_option("--ground", ground_)->required();
+  ex->add_option("--resource", resource_);
+  ex->add_option("--at", at_, "Date YYYY-MM-DD (Astana); default today");
+  ex->add_option("--policy-dir", policy_dir_, "Policy folder instead of the built-in one");
+  ex->callback([this] {
+    code_ = policy::policy_explain_command(user_type_, ground_, resource_, at_, policy_dir_,
+                                           std::cout, std::cerr);
+  });
+
+  auto* log = app.add_subcommand("log", "The event log");
+  log->require_subcommand(1);
+  auto* ver = log->add_subcommand("verify", "Verify the hash chain; names the first bad record");
+  ver->add_option("--config", config_)->required();
+  ver->callback([this] {
+    auto cfg = app::load_config(config_);
+    if (!cfg) {
+      std::cerr << cfg.error().detail << "\n";
+      code_ = 2;
+      return;
+    }
+    code_ = journal::log_verify_command(cfg->journal_dir, std::cout);
+  });
+
+  auto* cms = app.add_subcommand("cms", "CMS signatures");
+  cms->require_subcommand(1);
+  auto* cv = cms->add_subcommand("verify", "Verify a CMS file offline");
+  cv->add_option("file", file_)->required();
+  cv->add_option("--trust", trust_, "Trusted CA certificates")->required();
+  cv->add_option("--crl", crls_, "CRL files");
+  cv->add_option("--at", at_, "ISO 8601 time (default now)");
+  cv->callback([this] {
+    code_ = pki::cms_verify_command(file_, trust_, crls_, at_, std::cout, std::cerr);
+  });
+
+  auto* demo = app.add_subcommand("demo", "Demo installation");
+  demo->require_subcommand(1);
+  auto* di = demo->add_subcommand("init", "Write a complete demo installation into DIR");
+  di->add_option("dir", dir_)->required();
+  di->add_option("--listen", listen_, "Server address (default 127.0.0.1:8443)");
+  di->add_flag("--force", force_, "Overwrite an existing installation");
+  di->callback([this] { code_ = demo_init(dir_, listen_, force_); });
+  auto* dc = demo->add_subcommand("refresh-crl", "Re-issue the demo CA's CRL with fresh dates");
+  dc->add_option("dir", dir_)->required();
+  dc->callback([this] { code_ = demo_refresh_crl(dir_); });
+  auto* dr = demo->add_subcommand("revoke", "Revoke a certificate of the demo CA (by serial)");
+  dr->add_option("dir", dir_)->required();
+  dr->add_option("--serial", serial_, "Serial number, hex")->required();
+  dr->callback([this] { code_ = demo_revoke(dir_, serial_); });
+
+  auto* client = app.add_subcommand("client", "A signing client for trying the API by hand");
+  client->require_subcommand(1);
+  auto* cr = client->add_subcommand("request", "Enter with EDS, then send one signed request");
+  cr->add_option("--server", server_, "https://HOST:PORT")->required();
+  cr->add_option("--ca", ca_, "CA certificate that issued the server's TLS certificate")->required();
+  cr->add_option("--auth-store", auth_store_, "PKCS#12 with the authentication key")->required();
+  cr->add_option("--sign-store", sign_store_, "PKCS#12 with the signing key")->required();
+  cr->add_option("--password", password_, "Key store password")->required();
+  cr->add_option("--resource", resource_)->required();
+  cr->add_option("--ground", ground_json_, "JSON, e.g. '{\"type\":\"criminal_case\",\"number\":\"…\"}'")
+      ->required();
+  cr->add_option("--subject", subject_json_, "JSON, e.g. '{\"iin\":\"…\"}'")->required();
+  cr->add_option("--purpose", purpose_)->required();
+  cr->callback([this] {
+    code_ = client_request(server_, ca_, auth_store_, sign_store_, password_, resource_,
+                           ground_json_, subject_json_, purpose_);
+  });
+}
+
+}  // namespace aaj::cli

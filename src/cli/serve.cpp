@@ -1,0 +1,97 @@
+// `aaj serve` and `aaj sourcesim`: start, announce, wait for SIGINT/SIGTERM, stop cleanly.
+#include <signal.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/config.h"
+#include "app/gateway.h"
+#include "cli/commands.h"
+#include "tools/sourcesim/service.h"
+
+namespace aaj::cli {
+namespace {
+
+// Blocks the termination signals in every thread started after this, so that only
+// wait_for_signal() receives them.
+sigset_t block_termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int wait_for_signal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+void log_json(const nlohmann::json& j) { spdlog::info("{}", j.dump()); }
+
+int fail(const std::string& what, const Error& e) {
+  spdlog::error("{}", nlohmann::json{{"event", what}, {"code", e.code}, {"detail", e.detail}}.dump());
+  return 1;
+}
+
+}  // namespace
+
+int serve(const std::string& config, const std::string& listen) {
+  spdlog::set_pattern("%v");
+  auto cfg = app::load_config(config);
+  if (!cfg) return fail("config_error", cfg.error());
+  if (!listen.empty()) cfg->listen = listen;
+  auto hp = app::split_host_port(cfg->listen);
+  if (!hp) return fail("config_error", hp.error());
+  sigset_t sigs = block_termination_signals();
+  auto gw = app::Gateway::create(*cfg);
+  if (!gw) return fail("startup_failed", gw.error());
+  http::ServerOptions o;
+  o.host = hp->first;
+  o.port = hp->second;
+  o.tls = true;
+  o.cert_chain_file = cfg->tls_cert.string();
+  o.private_key_file = cfg->tls_key.string();
+  o.io_threads = cfg->io_threads;
+  o.worker_threads = cfg->worker_threads;
+  o.max_body_bytes = cfg->max_body_bytes;
+  o.read_timeout = std::chrono::seconds(cfg->read_timeout_seconds);
+  o.idle_timeout = std::chrono::seconds(cfg->idle_timeout_seconds);
+  o.error_body = app::error_body;
+  app::Gateway* g = gw->get();
+  auto server = http::Server::start(o, [g](const http::Request& r) { return g->handle(r); });
+  if (!server) return fail("startup_failed", server.error());
+  log_json({{"event", "listening"},
+            {"service", "aaj"},
+            {"url", "https://" + o.host + ":" + std::to_string((*server)->port())},
+            {"port", (*server)->port()},
+            {"mode", cfg->mode}});
+  int sig = wait_for_signal(sigs);
+  log_json({{"event", "stopping"}, {"signal", sig}});
+  (*server)->stop();
+  return 0;
+}
+
+int sourcesim(const std::string& config, const std::string& listen) {
+  spdlog::set_pattern("%v");
+  auto cfg = app::load_config(config);
+  if (!cfg) return fail("config_error", cfg.error());
+  auto hp = app::split_host_port(listen.empty() ? cfg->simulator_listen : listen);
+  if (!hp) return fail("config_error", hp.error());
+  sigset_t sigs = block_termination_signals();
+  auto server = sourcesim::start(hp->first, hp->second);
+  if (!server) return fail("startup_failed", server.error());
+  log_json({{"event", "listening"},
+            {"service", "sourcesim"},
+            {"url", "http://" + hp->first + ":" + std::to_string((*server)->port())},
+            {"port", (*server)->port()}});
+  int sig = wait_for_signal(sigs);
+  log_json({{"event", "stopping"}, {"signal", sig}});
+  (*server)->stop();
+  return 0;
+}
+
+}  // namespace aaj::cli

@@ -1,0 +1,138 @@
+#include "client/client.h"
+
+#include <curl/curl.h>
+
+#include <mutex>
+
+#include "auth/challenges.h"
+#include "core/time.h"
+#include "pki/issue.h"
+
+namespace aaj::client {
+namespace {
+
+size_t collect(char* p, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(p, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+ApiClient::ApiClient(std::string base_url, std::string ca_file)
+    : base_(std::move(base_url)), ca_(std::move(ca_file)) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  curl_ = curl_easy_init();
+}
+
+ApiClient::~ApiClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+
+Result<HttpResult> ApiClient::post(const std::string& path, const std::string& body,
+                                   const std::string& bearer) {
+  return perform("POST", path, body, bearer);
+}
+
+Result<HttpResult> ApiClient::get(const std::string& path, const std::string& bearer) {
+  return perform("GET", path, "", bearer);
+}
+
+Result<HttpResult> ApiClient::perform(const std::string& method, const std::string& path,
+                                      const std::string& body, const std::string& bearer) {
+  CURL* h = static_cast<CURL*>(curl_);
+  if (!h) return Error{"transport", "curl init failed"};
+  std::string url = base_ + path, out;
+  struct curl_slist* hdrs = nullptr;
+  hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+  hdrs = curl_slist_append(hdrs, "Expect:");
+  std::string auth = "Authorization: Bearer " + bearer;
+  if (!bearer.empty()) hdrs = curl_slist_append(hdrs, auth.c_str());
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+  curl_easy_setopt(h, CURLOPT_CAINFO, ca_.c_str());
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  if (method == "POST") {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  } else {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  }
+  CURLcode rc = curl_easy_perform(h);
+  curl_slist_free_all(hdrs);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+  if (rc != CURLE_OK) return Error{"transport", url + ": " + curl_easy_strerror(rc)};
+  HttpResult r;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+  r.raw = std::move(out);
+  r.body = nlohmann::json::parse(r.raw, nullptr, false);
+  if (r.body.is_discarded()) r.body = nullptr;
+  return r;
+}
+
+namespace {
+class KeyStoreSigner final : public Signer {
+ public:
+  explicit KeyStoreSigner(pki::KeyStore ks) : ks_(std::move(ks)) {}
+  Result<std::string> sign(std::string_view content) const override {
+    return pki::sign_cms(content, ks_.cert.get(), ks_.key.get(), {}, true);
+  }
+
+ private:
+  pki::KeyStore ks_;
+};
+
+Error server_error(const HttpResult& r) {
+  if (r.body.is_object() && r.body.contains("error"))
+    return Error{r.body["error"].value("code", "http_" + std::to_string(r.status)),
+                 r.body["error"].value("detail", "")};
+  return Error{"http_" + std::to_string(r.status), r.raw};
+}
+}  // namespace
+
+Result<std::shared_ptr<Signer>> Signer::from_pkcs12(const std::filesystem::path& p12,
+                                                    const std::string& password) {
+  auto ks = pki::load_pkcs12(p12, password);
+  if (!ks) return ks.error();
+  return std::shared_ptr<Signer>(std::make_shared<KeyStoreSigner>(std::move(*ks)));
+}
+
+Result<std::string> enter(ApiClient& api, const Signer& auth_key) {
+  auto c = api.post("/api/v1/auth/challenge", "{}");
+  if (!c) return c.error();
+  if (c->status != 200) return server_error(*c);
+  auto nonce = auth::base64_decode(c->body.value("nonce", ""));
+  if (!nonce) return Error{"protocol", "challenge nonce is not base64"};
+  auto cms = auth_key.sign(*nonce);
+  if (!cms) return cms.error();
+  nlohmann::json body = {{"challenge_id", c->body.value("challenge_id", "")},
+                         {"cms", auth::base64_encode(*cms)}};
+  auto e = api.post("/api/v1/auth/eds", body.dump());
+  if (!e) return e.error();
+  if (e->status != 200) return server_error(*e);
+  return e->body.value("token", "");
+}
+
+nlohmann::json make_document(const std::string& resource, const nlohmann::json& ground,
+                             const nlohmann::json& subject, const std::string& purpose) {
+  return {{"resource", resource},
+          {"ground", ground},
+          {"subject", subject},
+          {"purpose", purpose},
+          {"nonce", auth::random_hex(16)},
+          {"signed_at", time::format_astana(time::now())}};
+}
+
+Result<HttpResult> send_request(ApiClient& api, const std::string& token, const Signer& sign_key,
+                                const nlohmann::json& document) {
+  auto cms = sign_key.sign(document.dump());
+  if (!cms) return cms.error();
+  return api.post("/api/v1/requests", nlohmann::json{{"cms", auth::base64_encode(*cms)}}.dump(),
+                  token);
+}
+
+}  // namespace aaj::client

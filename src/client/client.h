@@ -1,0 +1,64 @@
+// A client of the aaj API: HTTPS over libcurl, entry with EDS, signed requests. Used by the
+// `aaj client` command (trying the system by hand), the integration tests and the benchmarks —
+// it is how a departmental system would talk to aaj.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/result.h"
+
+namespace aaj::client {
+
+struct HttpResult {
+  long status = 0;
+  nlohmann::json body;  // parsed JSON, or null
+  std::string raw;
+};
+
+// One HTTPS connection (kept alive between calls). Not thread-safe: one per thread.
+class ApiClient {
+ public:
+  // base_url "https://127.0.0.1:8443"; ca_file verifies the server certificate.
+  ApiClient(std::string base_url, std::string ca_file);
+  ~ApiClient();
+  ApiClient(const ApiClient&) = delete;
+  ApiClient& operator=(const ApiClient&) = delete;
+
+  // Errors: "transport" (connection, TLS, timeout) with curl's message.
+  Result<HttpResult> post(const std::string& path, const std::string& body,
+                          const std::string& bearer = "");
+  Result<HttpResult> get(const std::string& path, const std::string& bearer = "");
+
+ private:
+  Result<HttpResult> perform(const std::string& method, const std::string& path,
+                             const std::string& body, const std::string& bearer);
+  std::string base_, ca_;
+  void* curl_;
+};
+
+// A user's key (certificate + private key) loaded from a PKCS#12 key store.
+class Signer {
+ public:
+  // Errors: "bad_password", "unreadable", … (from the PKI module).
+  static Result<std::shared_ptr<Signer>> from_pkcs12(const std::filesystem::path& p12,
+                                                     const std::string& password);
+  virtual ~Signer() = default;
+  // CMS SignedData, content attached, signer certificate included; DER.
+  virtual Result<std::string> sign(std::string_view content) const = 0;
+};
+
+// challenge → CMS over the nonce with the authentication key → session token.
+// Errors: "transport", or the server's error code (e.g. "user_blocked") with its detail.
+Result<std::string> enter(ApiClient& api, const Signer& auth_key);
+
+// A request document with a fresh random nonce and signed_at = now (Astana time with offset).
+nlohmann::json make_document(const std::string& resource, const nlohmann::json& ground,
+                             const nlohmann::json& subject, const std::string& purpose);
+
+// Signs `document` with the signing key and posts it to /api/v1/requests.
+Result<HttpResult> send_request(ApiClient& api, const std::string& token, const Signer& sign_key,
+                                const nlohmann::json& document);
+
+}  // namespace aaj::client

@@ -1,0 +1,84 @@
+#include "tools/sourcesim/service.h"
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "sources/sim/generator.h"
+
+namespace aaj::sourcesim {
+namespace {
+
+struct Fault {
+  std::string mode = "normal";  // "normal" | "slow" | "fail" | "down"
+  int delay_ms = 0;
+};
+
+class Faults {
+ public:
+  Fault get(const std::string& resource) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = m_.find(resource);
+    return it == m_.end() ? Fault{} : it->second;
+  }
+  void set(const std::string& resource, Fault f) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (f.mode == "normal") m_.erase(resource);
+    else m_[resource] = f;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, Fault> m_;
+};
+
+http::Response json_response(int status, const nlohmann::json& j) {
+  http::Response r;
+  r.status = status;
+  r.body = j.dump();
+  return r;
+}
+
+http::Response handle(Faults& faults, const http::Request& req) {
+  if (req.path == "/healthz") return json_response(200, {{"status", "ok"}});
+  if (req.method != "POST") return json_response(405, {{"result", "method_not_allowed"}});
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return json_response(400, {{"result", "bad_request"}});
+  if (req.path == "/control") {
+    Fault f{body.value("mode", "normal"), body.value("delay_ms", 0)};
+    if (f.mode != "normal" && f.mode != "slow" && f.mode != "fail" && f.mode != "down")
+      return json_response(400, {{"result", "bad_request"}, {"message", "unknown mode"}});
+    faults.set(body.value("resource", ""), f);
+    return json_response(200, {{"result", "ok"}});
+  }
+  if (req.path != "/query") return json_response(404, {{"result", "no_such_endpoint"}});
+  std::string resource = body.value("resource", "");
+  Fault f = faults.get(resource);
+  if (f.mode == "down") return json_response(503, {{"result", "down"}});
+  if (f.mode == "fail") return json_response(500, {{"result", "internal_failure"}});
+  if (f.mode == "slow") std::this_thread::sleep_for(std::chrono::milliseconds(f.delay_ms));
+  auto r = sim::generate(resource, body.value("key", nlohmann::json::object()));
+  if (r) return json_response(200, {{"result", "ok"}, {"data", *r}});
+  const std::string& code = r.error().code;
+  if (code == "not_found") return json_response(404, {{"result", "not_found"}});
+  if (code == "bad_key" || code == "unsupported_key")
+    return json_response(400, {{"result", "bad_key"}, {"message", r.error().detail}});
+  return json_response(404, {{"result", code}, {"message", r.error().detail}});
+}
+
+}  // namespace
+
+Result<std::unique_ptr<http::Server>> start(const std::string& host, uint16_t port) {
+  auto faults = std::make_shared<Faults>();
+  http::ServerOptions o;
+  o.host = host;
+  o.port = port;
+  o.tls = false;
+  o.worker_threads = 64;  // "slow" sources sleep on a worker
+  return http::Server::start(o, [faults](const http::Request& r) { return handle(*faults, r); });
+}
+
+}  // namespace aaj::sourcesim
