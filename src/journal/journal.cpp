@@ -199,6 +199,9 @@ class Journal::Impl {
     std::function<void(Result<Receipt>)> done;
   };
 
+  static constexpr size_t kMaxBatchBytes = 4 << 20;
+  static constexpr size_t kRecordOverhead = 256;  // keys, times, hashes, seq
+
   // Validation and serialization of the body run on the caller's thread, in parallel; only
   // sequencing and hashing are left for the serial flusher.
   static Status prepare(std::string_view type, const json& body, Pending& p) {
@@ -237,8 +240,17 @@ class Journal::Impl {
         // Swapping keeps both vectors' capacity: no allocation per batch in steady state.
         batch.swap(queue_);
       }
-      for (size_t i = 0; i < batch.size(); i += opt_.max_batch)
-        commit(batch.data() + i, std::min(opt_.max_batch, batch.size() - i));
+      // Cut into chunks of at most max_batch records and about kMaxBatchBytes, so that one
+      // burst of large bodies does not build a huge write buffer.
+      size_t first = 0, bytes = 0;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        bytes += batch[i].body_json.size() + batch[i].type_json.size() + kRecordOverhead;
+        if (i + 1 - first == opt_.max_batch || bytes >= kMaxBatchBytes || i + 1 == batch.size()) {
+          commit(batch.data() + first, i + 1 - first);
+          first = i + 1;
+          bytes = 0;
+        }
+      }
       batch.clear();
     }
   }
@@ -380,9 +392,12 @@ Result<std::unique_ptr<Journal>> Journal::open(const fs::path& dir, Options opt)
     return Error{"journal_unavailable", "tz database: " + s.error().detail};
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
-    if (dir.has_parent_path()) fs::create_directories(dir.parent_path(), ec);
+    const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+    fs::create_directories(parent, ec);
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
       return sys_error("journal_unavailable", "cannot create " + dir.string());
+    // The new directory's own entry must be durable too.
+    if (auto s = sync_dir(parent); !s.ok()) return s.error();
   }
   if (!fs::is_directory(dir, ec))
     return Error{"journal_unavailable", dir.string() + " is not a directory"};
