@@ -7,6 +7,7 @@
 
 #include "app/replay_guard.h"
 #include "auth/challenges.h"
+#include "pki/openssl_util.h"
 #include "core/grounds.h"
 #include "core/ids.h"
 #include "core/messages.h"
@@ -229,7 +230,7 @@ class GatewayImpl final : public Gateway {
     auto c = challenges_.create(time::now());
     if (!c) return error_response("overloaded", "", "too many outstanding challenges");
     return json_response(200, {{"challenge_id", c->id},
-                               {"nonce", auth::base64_encode(c->nonce)},
+                               {"nonce", pki::base64_encode(c->nonce)},
                                {"expires_at", time::format_astana(c->expires_at)}});
   }
 
@@ -250,14 +251,15 @@ class GatewayImpl final : public Gateway {
       return refuse("malformed_request", "expected {\"challenge_id\", \"cms\"}");
     auto c = challenges_.take(body["challenge_id"].get<std::string>(), now);
     if (!c) return refuse("challenge_unknown", "");
-    auto der = auth::base64_decode(body["cms"].get<std::string>());
+    auto der = pki::base64_decode(body["cms"].get<std::string>());
     if (!der) return refuse("malformed_cms", "cms is not base64");
-    rec["cms_sha256"] = auth::sha256_hex(*der);
-    pki::VerifyResult v = verifier_->verify(*der, {now, pki::Usage::Authentication, true});
+    rec["cms_sha256"] = pki::sha256_hex(*der);
+    // NCALayer signs login challenges detached (encapsulate:false); an attached CMS is accepted
+    // when its content is exactly the nonce.
+    pki::VerifyResult v =
+        verifier_->verify_detached(*der, c->nonce, {now, pki::Usage::Authentication, true});
     if (!v.signer.sha256_hex.empty()) rec["signer"] = signer_json(v.signer);
     if (!v.valid) return refuse(cms_code(v.reason), v.detail);
-    if (v.content != c->nonce)
-      return refuse("bad_signature", "the signed content is not this challenge's nonce");
     if (v.signer.information_system) return refuse("information_system_certificate", "");
     auto user = store_->find_user(v.signer.iin);
     if (!user) return refuse("store_unavailable", user.error().detail);
@@ -268,7 +270,7 @@ class GatewayImpl final : public Gateway {
     if (!v.signer.bin.empty() && v.signer.bin != u.body_bin)
       return refuse("organisation_mismatch", "");
     std::string token = auth::random_hex(32);
-    store::Session s{auth::sha256_hex(token), u.iin, now,
+    store::Session s{pki::sha256_hex(token), u.iin, now,
                      now + std::chrono::seconds(cfg_.session_ttl_seconds), false};
     if (Status st = store_->add_session(s); !st) return refuse("store_unavailable", "");
     rec["outcome"] = "entered";
@@ -293,7 +295,7 @@ class GatewayImpl final : public Gateway {
     std::string h = req.header("authorization");
     if (h.size() < 8 || h.compare(0, 7, "Bearer ") != 0)
       return Error{"unauthenticated", "missing bearer token"};
-    auto s = store_->find_session(auth::sha256_hex(h.substr(7)));
+    auto s = store_->find_session(pki::sha256_hex(h.substr(7)));
     if (!s) return s.error();
     if (!*s || (*s)->revoked || (*s)->expires_at < now)
       return Error{"unauthenticated", "session unknown, ended or expired"};
@@ -307,7 +309,7 @@ class GatewayImpl final : public Gateway {
     std::string h = req.header("authorization");
     if (h.size() < 8 || h.compare(0, 7, "Bearer ") != 0)
       return error_response("unauthenticated", "", "");
-    (void)store_->revoke_session(auth::sha256_hex(h.substr(7)));
+    (void)store_->revoke_session(pki::sha256_hex(h.substr(7)));
     return json_response(200, {{"status", "ended"}});
   }
 
@@ -338,10 +340,10 @@ class GatewayImpl final : public Gateway {
     if (body.is_discarded() || !body.is_object() || !body.contains("cms") ||
         !body["cms"].is_string())
       return finish(tr, {"malformed_request", "expected {\"cms\": base64 DER CMS}"});
-    auto der = auth::base64_decode(body["cms"].get<std::string>());
+    auto der = pki::base64_decode(body["cms"].get<std::string>());
     if (!der) return finish(tr, {"malformed_cms", "cms is not base64"});
-    tr.cms_sha256 = auth::sha256_hex(*der);
-    tr.cms_base64 = auth::base64_encode(*der);
+    tr.cms_sha256 = pki::sha256_hex(*der);
+    tr.cms_base64 = pki::base64_encode(*der);
 
     pki::VerifyResult v = verifier_->verify(*der, {now, pki::Usage::Signing, true});
     if (!v.signer.sha256_hex.empty()) tr.signer = signer_json(v.signer);
@@ -409,7 +411,7 @@ class GatewayImpl final : public Gateway {
     bool truncated = d.access == policy::Access::Truncated;
     json data = a->found ? (truncated ? policy::apply_truncation(a->data, *res) : a->data)
                          : json(nullptr);
-    tr.answer_sha256 = auth::sha256_hex(data.dump());
+    tr.answer_sha256 = pki::sha256_hex(data.dump());
     json answer = {{"request_id", tr.request_id},
                    {"resource", resource},
                    {"found", a->found},

@@ -11,14 +11,11 @@
 
 namespace aaj::auth {
 
-// 32 random bytes from the OS CSPRNG, as lower-case hex (64 chars) or raw bytes.
+// `bytes` random bytes from OpenSSL's CSPRNG, raw or as lower-case hex. Throws only when the
+// generator fails (no randomness: the process must not go on issuing tokens). Thread-safe.
+// (Hashing and base64 live in pki/openssl_util.h.)
 std::string random_hex(size_t bytes);
 std::string random_bytes(size_t bytes);
-// Lower-case hex SHA-256.
-std::string sha256_hex(std::string_view data);
-std::string base64_encode(std::string_view data);
-// Strict standard base64 (whitespace tolerated); nullopt when malformed.
-std::optional<std::string> base64_decode(std::string_view b64);
 
 struct Challenge {
   std::string id;     // opaque

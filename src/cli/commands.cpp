@@ -123,6 +123,9 @@ void Commands::attach(CLI::App& app) {
   di->add_option("--listen", listen_, "Server address (default 127.0.0.1:8443)");
   di->add_flag("--force", force_, "Overwrite an existing installation");
   di->callback([this] { code_ = demo_init(dir_, listen_, force_); });
+  auto* dn = demo->add_subcommand("info", "Print the demo users and how to log in");
+  dn->add_option("dir", dir_)->required();
+  dn->callback([this] { code_ = demo_info(dir_); });
   auto* dc = demo->add_subcommand("refresh-crl", "Re-issue the demo CA's CRL with fresh dates");
   dc->add_option("dir", dir_)->required();
   dc->callback([this] { code_ = demo_refresh_crl(dir_); });

@@ -27,6 +27,7 @@ int serve(const std::string& config, const std::string& listen);
 int sourcesim(const std::string& config, const std::string& listen);
 int demo_init(const std::string& dir, const std::string& listen, bool force);
 int demo_refresh_crl(const std::string& dir);
+int demo_info(const std::string& dir);
 int demo_revoke(const std::string& dir, const std::string& serial);
 int client_request(const std::string& server, const std::string& ca, const std::string& auth_store,
                    const std::string& sign_store, const std::string& password,

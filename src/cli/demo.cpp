@@ -125,6 +125,38 @@ Status write_crl(const fs::path& dir) {
 
 }  // namespace
 
+int demo_info(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / "users.json");
+  json d = json::parse(in, nullptr, false);
+  if (d.is_discarded() || !d.contains("users")) {
+    std::cerr << "no demo installation in " << dir << " (run `aaj demo init " << dir << "`)\n";
+    return 2;
+  }
+  std::cout << "\naaj demo - " << d["server"].get<std::string>() << "  (source simulator "
+            << d["simulator"].get<std::string>() << ")\n"
+            << "Demo users (PKCS#12 key stores; one password opens both of a user's stores):\n";
+  const json* prosecutor = nullptr;
+  for (const auto& u : d["users"]) {
+    std::cout << "  " << u["user_type"].get<std::string>() << "  " << u["iin"].get<std::string>()
+              << "  " << u["full_name"].get<std::string>() << "  [" << u["status"].get<std::string>()
+              << "]  password " << u["password"].get<std::string>() << "\n";
+    if (!prosecutor && u["user_type"] == "prosecutor") prosecutor = &u;
+  }
+  if (prosecutor) {
+    const json& p = *prosecutor;
+    std::cout << "\nEnter with EDS and send one signed request (from another terminal):\n"
+              << "  build/src/cli/aaj client request --server " << d["server"].get<std::string>()
+              << " --ca " << d["ca"].get<std::string>() << " \\\n"
+              << "    --auth-store " << p["auth_key_store"].get<std::string>() << " \\\n"
+              << "    --sign-store " << p["key_store"].get<std::string>() << " --password "
+              << p["password"].get<std::string>() << " \\\n"
+              << "    --resource R01 --ground '{\"type\":\"criminal_case\",\"number\":\"251234567890123\"}' \\\n"
+              << "    --subject '{\"iin\":\"860417300015\"}' --purpose 'Проверка по уголовному делу'\n"
+              << "API and commands: docs/api.md.\n\n";
+  }
+  return 0;
+}
+
 int demo_refresh_crl(const std::string& dir) {
   if (Status s = write_crl(dir); !s) return fail("crl", s.error());
   std::cout << json{{"crl", (fs::path(dir) / "pki/crl/ca.crl").string()}}.dump() << "\n";

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "auth/challenges.h"
+#include "pki/openssl_util.h"
 #include "core/time.h"
 #include "pki/issue.h"
 
@@ -105,12 +106,12 @@ Result<std::string> enter(ApiClient& api, const Signer& auth_key) {
   auto c = api.post("/api/v1/auth/challenge", "{}");
   if (!c) return c.error();
   if (c->status != 200) return server_error(*c);
-  auto nonce = auth::base64_decode(c->body.value("nonce", ""));
+  auto nonce = pki::base64_decode(c->body.value("nonce", ""));
   if (!nonce) return Error{"protocol", "challenge nonce is not base64"};
   auto cms = auth_key.sign(*nonce);
   if (!cms) return cms.error();
   nlohmann::json body = {{"challenge_id", c->body.value("challenge_id", "")},
-                         {"cms", auth::base64_encode(*cms)}};
+                         {"cms", pki::base64_encode(*cms)}};
   auto e = api.post("/api/v1/auth/eds", body.dump());
   if (!e) return e.error();
   if (e->status != 200) return server_error(*e);
@@ -131,7 +132,7 @@ Result<HttpResult> send_request(ApiClient& api, const std::string& token, const 
                                 const nlohmann::json& document) {
   auto cms = sign_key.sign(document.dump());
   if (!cms) return cms.error();
-  return api.post("/api/v1/requests", nlohmann::json{{"cms", auth::base64_encode(*cms)}}.dump(),
+  return api.post("/api/v1/requests", nlohmann::json{{"cms", pki::base64_encode(*cms)}}.dump(),
                   token);
 }
 

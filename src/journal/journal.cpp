@@ -133,9 +133,8 @@ Result<Head> find_head(int fd, uint64_t size) {
 
 class Journal::Impl {
  public:
-  Impl(fs::path path, Options opt, int fd, const Head& head, uint64_t recovered)
-      : path_(std::move(path)),
-        opt_(std::move(opt)),
+  Impl(Options opt, int fd, const Head& head, uint64_t recovered)
+      : opt_(std::move(opt)),
         fd_(fd),
         head_seq_(head.seq),
         head_hash_(head.hash),
@@ -361,7 +360,6 @@ class Journal::Impl {
     return {};
   }
 
-  const fs::path path_;
   Options opt_;
   const int fd_;
 
@@ -429,7 +427,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const fs::path& dir, Options opt)
     if (auto s = sync_dir(dir); !s.ok()) return fail(s.error());
   }
   (void)flock_retry(fd, LOCK_UN);
-  auto impl = std::make_unique<Impl>(path, std::move(opt), fd, *head, recovered);
+  auto impl = std::make_unique<Impl>(std::move(opt), fd, *head, recovered);
   return std::unique_ptr<Journal>(new Journal(std::move(impl)));
 }
 

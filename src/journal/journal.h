@@ -44,7 +44,8 @@ struct Options {
   // Call fdatasync before acknowledging. false ONLY for benchmarks' ablation: appends are then
   // not durable.
   bool sync = true;
-  // Most records written with one write()+fdatasync. Larger queues are split into several.
+  // Most records written with one write()+fdatasync (a write is also kept near 4 MiB). Larger
+  // queues are split into several batches.
   size_t max_batch = 1024;
   // Source of record timestamps; empty means time::now(). For tests.
   std::function<time::Instant()> clock;

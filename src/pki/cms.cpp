@@ -182,8 +182,9 @@ CmsVerifier::ChainOutcome CmsVerifier::verify_chain(X509* signer, STACK_OF(X509)
   X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(time::to_micros(at) / 1000000));
   X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
   // Purpose ANY: CMS's default "smimesign" purpose rejects NCA AUTH certificates (clientAuth
-  // only); key usage is checked per operation by key_usage_problem() instead.
-  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_ANY);
+  // only); key usage is checked per operation by key_usage_problem() instead. (Set on the
+  // param: X509_STORE_CTX_set_purpose() would not override a purpose inherited from the store.)
+  X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
   if (X509_verify_cert(ctx.get()) != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
     int depth = X509_STORE_CTX_get_error_depth(ctx.get());
@@ -263,12 +264,17 @@ VerifyResult CmsVerifier::run(std::string_view input, std::optional<std::string_
   X509StackPtr certs(CMS_get1_certs(cms.get()));
   X509* signer = nullptr;
   for (int i = 0; certs && i < sk_X509_num(certs.get()); ++i) {
-    if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs.get(), i)) == 0) {
-      signer = sk_X509_value(certs.get(), i);
-      break;
-    }
+    X509* x = sk_X509_value(certs.get(), i);
+    if (CMS_SignerInfo_cert_cmp(si, x) != 0) continue;
+    // Two different certificates answering to the same issuer+serial (or key id) would let the
+    // signature be checked with one while the chain is built for the other.
+    if (signer != nullptr && X509_cmp(signer, x) != 0)
+      return fail("untrusted", "several different certificates match the SignerInfo");
+    signer = x;
   }
   if (signer == nullptr) return fail("untrusted", "the signer certificate is not in the CMS");
+  // Pin it, so CMS_verify checks the signature with exactly the certificate verified below.
+  CMS_SignerInfo_set1_signer_cert(si, signer);
   auto info = describe(signer);
   if (!info.ok()) return fail("malformed_cms", "signer certificate: " + info.error().detail);
   r.signer = std::move(info).value();

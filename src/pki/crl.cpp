@@ -139,6 +139,8 @@ std::vector<fs::path> CrlStore::list_files() const {
   std::error_code ec;
   for (fs::directory_iterator it(*folder_, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code ec2;
+    // Dot-files are skipped: atomic writers (write_public_file, the demo) stage files there.
+    if (it->path().filename().string().rfind('.', 0) == 0) continue;
     if (it->is_regular_file(ec2)) out.push_back(it->path());
   }
   std::sort(out.begin(), out.end());
@@ -384,7 +386,7 @@ json CrlStore::reload() {
         report["unchanged"].push_back({{"file", c->file}, {"issuer", c->issuer_name}});
         continue;
       }
-      if (!installed) {
+      if (!installed && (!held || c->this_update > held->this_update)) {
         if (held && !held->crl_number.empty() && !c->crl_number.empty() &&
             compare_hex(c->crl_number, held->crl_number) < 0) {
           report["rejected"].push_back(

@@ -55,10 +55,11 @@ std::string_view to_string(RevocationStatus::Kind k);
 
 class CrlStore {
  public:
-  // A store over every regular file in `folder` (PEM or DER, any file name; a PEM file may hold
-  // several CRLs). Performs the first reload(); its report is last_report(). A folder without
-  // any usable CRL is not an error (every status is then Unknown). Error "unreadable" when the
-  // folder does not exist or is not a directory.
+  // A store over every regular file in `folder` (PEM or DER, any file name except dot-files,
+  // which atomic writers use for staging; a PEM file may hold several CRLs). Performs the first
+  // reload(); its report is last_report(). A folder without any usable CRL is not an error (every
+  // status is then Unknown). Error "unreadable" when the folder does not exist or is not a
+  // directory.
   static Result<std::shared_ptr<CrlStore>> open(const std::filesystem::path& folder,
                                                 std::shared_ptr<const TrustStore> trust);
 
@@ -92,8 +93,8 @@ class CrlStore {
   nlohmann::json last_report() const;
 
   // Revocation status of `cert` issued by `issuer` as of `at` (see the rules at the top).
-  // Neither pointer is owned or modified beyond OpenSSL's internal caches. Thread-safe and
-  // lock-free with respect to reload().
+  // Neither pointer is owned or modified beyond OpenSSL's internal caches. Thread-safe; never
+  // waits for a reload (it reads an immutable snapshot that reload() swaps atomically).
   RevocationStatus status(X509* cert, X509* issuer, time::Instant at) const;
 
   // Starts a background thread that every `period` compares the files' names, sizes and

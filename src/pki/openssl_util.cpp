@@ -53,8 +53,9 @@ bool looks_like_der(std::string_view s) {
 
 Status write_file_mode(const std::filesystem::path& path, std::string_view data, mode_t mode) {
   std::random_device rd;
-  std::filesystem::path tmp = path;
-  tmp += ".tmp." + std::to_string(rd());
+  // Hidden name: folder watchers (CrlStore) skip dot-files, so they never see a partial file.
+  std::filesystem::path tmp =
+      path.parent_path() / ("." + path.filename().string() + ".tmp." + std::to_string(rd()));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Error{"write_failed", tmp.string() + ": " + std::strerror(errno)};
   // The umask may have narrowed the mode; make it exact.

@@ -103,8 +103,9 @@ std::string oid_text(const ASN1_OBJECT* obj);
 Result<std::string> read_file(const std::filesystem::path& path);
 
 // Writes a file that holds a secret (private key, PKCS#12) with mode 0600: the data goes to a
-// temporary file in the same folder created with 0600, which is then renamed over `path`, so a
-// reader never sees a partial file and the mode never passes through a wider one.
+// hidden temporary file (".NAME.tmp.N") in the same folder created with 0600, which is then
+// renamed over `path`, so a reader never sees a partial file and the mode never passes through
+// a wider one.
 // Error code "write_failed".
 Status write_secret_file(const std::filesystem::path& path, std::string_view data);
 

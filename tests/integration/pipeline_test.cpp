@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "auth/challenges.h"
+#include "pki/openssl_util.h"
 #include "core/ids.h"
 #include "core/time.h"
 #include "harness.h"
@@ -300,7 +301,7 @@ TEST_F(Pipeline, TamperedCmsIsRefused) {
   ASSERT_NE(pos, std::string::npos);
   der[pos + 8] = 'B';  // the attached content no longer matches its signature
   auto r = api->post("/api/v1/requests",
-                     json{{"cms", aaj::auth::base64_encode(der)}}.dump(), token);
+                     json{{"cms", aaj::pki::base64_encode(der)}}.dump(), token);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 403) << r->raw;
   EXPECT_EQ(r->body["error"]["code"], "bad_signature");
@@ -314,7 +315,7 @@ TEST_F(Pipeline, ReplayedNonceIsRefused) {
   json doc = aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose);
   auto cms = inst->sign_key(u)->sign(doc.dump());
   ASSERT_TRUE(cms.ok());
-  std::string body = json{{"cms", aaj::auth::base64_encode(*cms)}}.dump();
+  std::string body = json{{"cms", aaj::pki::base64_encode(*cms)}}.dump();
   auto first = api->post("/api/v1/requests", body, token);
   auto second = api->post("/api/v1/requests", body, token);
   ASSERT_TRUE(first.ok() && second.ok());
@@ -441,7 +442,7 @@ TEST_F(Pipeline, OpensslIssuedAndSignedRequestIsAnswered) {
   auto api = inst->api();
   auto c = api->post("/api/v1/auth/challenge", "{}");
   ASSERT_TRUE(c.ok());
-  auto nonce = aaj::auth::base64_decode(c->body["nonce"].get<std::string>());
+  auto nonce = aaj::pki::base64_decode(c->body["nonce"].get<std::string>());
   ASSERT_TRUE(nonce);
   std::ofstream(d / "nonce.bin", std::ios::binary) << *nonce;
   sh("openssl cms -sign -nodetach -binary -outform DER -in nonce.bin -signer user.pem "
@@ -449,7 +450,7 @@ TEST_F(Pipeline, OpensslIssuedAndSignedRequestIsAnswered) {
   std::ifstream ain(d / "auth.der", std::ios::binary);
   std::string auth_der((std::istreambuf_iterator<char>(ain)), {});
   auto e = api->post("/api/v1/auth/eds", json{{"challenge_id", c->body["challenge_id"]},
-                                              {"cms", aaj::auth::base64_encode(auth_der)}}
+                                              {"cms", aaj::pki::base64_encode(auth_der)}}
                                              .dump());
   ASSERT_TRUE(e.ok());
   ASSERT_EQ(e->status, 200) << e->raw;
@@ -461,11 +462,44 @@ TEST_F(Pipeline, OpensslIssuedAndSignedRequestIsAnswered) {
      "-inkey user.key -out doc.der");
   std::ifstream din(d / "doc.der", std::ios::binary);
   std::string doc_der((std::istreambuf_iterator<char>(din)), {});
-  auto r = api->post("/api/v1/requests", json{{"cms", aaj::auth::base64_encode(doc_der)}}.dump(),
+  auto r = api->post("/api/v1/requests", json{{"cms", aaj::pki::base64_encode(doc_der)}}.dump(),
                      token);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200) << r->raw;
   EXPECT_EQ(r->body["data"]["iin"], subject_iin());
+}
+
+TEST_F(Pipeline, EntryAcceptsDetachedSignatureAndRefusesAForeignNonce) {
+  auto ks = aaj::pki::load_pkcs12(inst->user("judge")["auth_key_store"].get<std::string>(),
+                                  inst->user("judge")["password"].get<std::string>());
+  ASSERT_TRUE(ks.ok());
+  auto api = inst->api();
+  auto challenge = [&] {
+    auto c = api->post("/api/v1/auth/challenge", "{}");
+    EXPECT_TRUE(c.ok());
+    return c->body;
+  };
+  auto enter_with = [&](const json& c, const std::string& content, bool attach) {
+    auto cms = aaj::pki::sign_cms(content, ks->cert.get(), ks->key.get(), {}, attach);
+    EXPECT_TRUE(cms.ok());
+    auto e = api->post("/api/v1/auth/eds", json{{"challenge_id", c["challenge_id"]},
+                                                {"cms", aaj::pki::base64_encode(*cms)}}
+                                               .dump());
+    EXPECT_TRUE(e.ok());
+    return *e;
+  };
+  json c1 = challenge();
+  auto detached = enter_with(c1, *aaj::pki::base64_decode(c1["nonce"].get<std::string>()), false);
+  EXPECT_EQ(detached.status, 200) << detached.raw;
+  // The same challenge cannot be answered twice.
+  auto again = enter_with(c1, *aaj::pki::base64_decode(c1["nonce"].get<std::string>()), false);
+  EXPECT_EQ(again.status, 401);
+  EXPECT_EQ(again.body["error"]["code"], "challenge_unknown");
+  // A signature over other bytes than this challenge's nonce is refused.
+  json c2 = challenge();
+  auto foreign = enter_with(c2, "some other bytes", true);
+  EXPECT_EQ(foreign.status, 403) << foreign.raw;
+  EXPECT_EQ(foreign.body["error"]["code"], "bad_signature");
 }
 
 // Runs last: every request id answered above is in the log; the log verifies; one changed byte

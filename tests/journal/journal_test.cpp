@@ -499,11 +499,10 @@ TEST(Journal, TwoWritersOnOneDirectoryKeepOneChain) {
 
 TEST(Journal, ForkedProcessAppendsInterleaved) {
   TempDir dir;
-  auto j = open_ok(dir.path());
-  ASSERT_TRUE(j);
-  ASSERT_TRUE(j->append("server", {{"before", "fork"}}).ok());
   int go[2];
   ASSERT_EQ(::pipe(go), 0);
+  // Fork while this process is still single-threaded (no Journal open yet), so the child is a
+  // clean process like a CLI started next to the server; then both append at the same time.
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -517,6 +516,9 @@ TEST(Journal, ForkedProcessAppendsInterleaved) {
     cj->reset();
     ::_exit(0);
   }
+  auto j = open_ok(dir.path());
+  ASSERT_TRUE(j);
+  ASSERT_TRUE(j->append("server", {{"before", "child"}}).ok());
   ASSERT_EQ(::write(go[1], "x", 1), 1);
   for (int i = 0; i < 300; ++i) ASSERT_TRUE(j->append("server", {{"i", i}}).ok());
   int status = 0;

@@ -159,6 +159,32 @@ TEST_F(CmsTest, SignerCertificateMissingFromCmsIsUntrusted) {
   EXPECT_NE(r.detail.find("not in the CMS"), std::string::npos);
 }
 
+TEST_F(CmsTest, AmbiguousSignerCertificateIsUntrusted) {
+  // A forged certificate with the legitimate signer's issuer name and serial, own key.
+  auto forger = Authority::create("AAJ Test Root", days_from_now(-1), days_from_now(10));
+  ASSERT_TRUE(forger.ok());
+  auto forged = make_holder(*forger, person_spec(CertKind::Signing));
+  ASSERT_EQ(
+      X509_set_serialNumber(forged.issued.cert.get(),
+                            const_cast<ASN1_INTEGER*>(X509_get0_serialNumber(signing_->cert()))),
+      1);
+  ASSERT_GT(X509_sign(forged.issued.cert.get(), forger->key(), EVP_sha256()), 0);
+  BioPtr in(BIO_new_mem_buf(kPayload.data(), static_cast<int>(kPayload.size())));
+  unsigned flags = CMS_BINARY | CMS_PARTIAL | CMS_NOCERTS;
+  CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
+  ASSERT_TRUE(CMS_add1_signer(cms.get(), forged.cert(), forged.key.get(), EVP_sha256(), flags));
+  ASSERT_EQ(CMS_add1_cert(cms.get(), signing_->cert()), 1);  // the legitimate one first
+  ASSERT_EQ(CMS_add1_cert(cms.get(), forged.cert()), 1);
+  ASSERT_EQ(CMS_final(cms.get(), in.get(), nullptr, flags), 1);
+  unsigned char* out = nullptr;
+  int n = i2d_CMS_ContentInfo(cms.get(), &out);
+  std::string der(reinterpret_cast<char*>(out), static_cast<size_t>(n));
+  OPENSSL_free(out);
+  auto r = plain_verifier().verify(der, at_now());
+  EXPECT_FALSE(r.valid);
+  EXPECT_EQ(r.reason, "untrusted") << r.detail;
+}
+
 TEST_F(CmsTest, IntermediateCarriedInCmsChainsToRoot) {
   auto sub = test_ca().ca.subordinate("AAJ Test Sub", days_from_now(-10), days_from_now(200));
   ASSERT_TRUE(sub.ok());

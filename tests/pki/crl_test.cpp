@@ -88,7 +88,8 @@ TEST_F(CrlStoreTest, BadFilesNeverReplaceTheLastGoodCrl) {
              stranger->make_crl({}, hours_from_now(-1), days_from_now(7)).value());
   write_text(dir_ / "older.crl", crl({}, hours_from_now(-3), days_from_now(7)));
   write_text(dir_ / "future.crl", crl({}, days_from_now(2), days_from_now(9)));
-  std::filesystem::create_directory(dir_ / "subdir");  // ignored
+  std::filesystem::create_directory(dir_ / "subdir");    // ignored
+  write_text(dir_ / ".staging.crl.tmp", "partial CRL");  // ignored (dot-file)
 
   json report = store.reload();
   EXPECT_EQ(reasons(report, "corrupt.crl"), std::vector<std::string>{"corrupt"});
@@ -99,6 +100,7 @@ TEST_F(CrlStoreTest, BadFilesNeverReplaceTheLastGoodCrl) {
   EXPECT_EQ(reasons(report, "future.crl"), std::vector<std::string>{"from_the_future"});
   EXPECT_TRUE(listed(report["unchanged"], "good.crl")) << report.dump(1);
   EXPECT_TRUE(report["loaded"].empty()) << report.dump(1);
+  EXPECT_TRUE(reasons(report, ".staging.crl.tmp").empty()) << report.dump(1);
   ASSERT_EQ(report["held"].size(), 1u);
   EXPECT_TRUE(std::string(report["held"][0]["file"]).ends_with("good.crl"));
   EXPECT_EQ(status(store).kind, Kind::Revoked);

@@ -1,0 +1,75 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "app/config.h"
+#include "app/replay_guard.h"
+
+using namespace aaj;
+namespace fs = std::filesystem;
+
+TEST(ReplayGuard, SecondUseOfANonceIsARefusalPerSigner) {
+  app::ReplayGuard g(std::chrono::seconds(300));
+  auto now = time::now();
+  EXPECT_TRUE(g.remember("850615300000", "nonce-1", now));
+  EXPECT_FALSE(g.remember("850615300000", "nonce-1", now + std::chrono::seconds(1)));
+  EXPECT_TRUE(g.remember("990106300596", "nonce-1", now));  // another signer's nonce space
+  EXPECT_TRUE(g.remember("850615300000", "nonce-2", now));
+}
+
+TEST(ReplayGuard, RestoredNoncesAreRefusedAndOldOnesForgotten) {
+  app::ReplayGuard g(std::chrono::seconds(300));
+  auto now = time::now();
+  g.restore("850615300000", "from-log", now - std::chrono::seconds(30));
+  EXPECT_FALSE(g.remember("850615300000", "from-log", now));
+  // Pairs older than twice the window are purged (such documents are stale anyway).
+  EXPECT_TRUE(g.remember("850615300000", "old", now - std::chrono::seconds(2000)));
+  EXPECT_TRUE(g.remember("850615300000", "trigger-purge", now + std::chrono::seconds(400)));
+  EXPECT_TRUE(g.remember("850615300000", "old", now + std::chrono::seconds(401)));
+}
+
+TEST(Config, ResolvesRelativePathsAndRejectsMissingTls) {
+  char tmpl[] = "/tmp/aaj-cfg-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::ofstream(dir / "a.toml") << R"(
+[server]
+listen = "127.0.0.1:9443"
+tls_cert = "pki/server.pem"
+tls_key = "pki/server.key"
+[pki]
+trust = ["pki/ca.pem"]
+crl_dir = "pki/crl"
+[sources.default]
+url = "http://127.0.0.1:9470"
+[sources.R11]
+url = "http://127.0.0.1:9471"
+timeout_ms = 700
+)";
+  auto c = app::load_config(dir / "a.toml");
+  ASSERT_TRUE(c.ok()) << c.error().detail;
+  EXPECT_EQ(c->tls_cert, dir / "pki/server.pem");
+  EXPECT_EQ(c->journal_dir, dir / "data/journal");
+  ASSERT_EQ(c->source_overrides.count("R11"), 1u);
+  EXPECT_EQ(c->source_overrides["R11"].timeout_ms, 700);
+  EXPECT_EQ(c->source_overrides["R11"].connect_timeout_ms, c->default_source.connect_timeout_ms);
+
+  std::ofstream(dir / "b.toml") << "[pki]\ntrust=[\"x\"]\ncrl_dir=\"y\"\n";
+  auto b = app::load_config(dir / "b.toml");
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.error().detail.find("tls_cert"), std::string::npos);
+  std::ofstream(dir / "c.toml") << "this is = = not toml";
+  EXPECT_FALSE(app::load_config(dir / "c.toml").ok());
+  fs::remove_all(dir);
+}
+
+TEST(Config, HostPort) {
+  auto a = app::split_host_port("127.0.0.1:8443");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->second, 8443);
+  auto v6 = app::split_host_port("[::1]:8443");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->first, "::1");
+  EXPECT_FALSE(app::split_host_port("localhost").ok());
+  EXPECT_FALSE(app::split_host_port("h:99999").ok());
+}
