@@ -30,7 +30,8 @@ Result<std::pair<std::string, uint16_t>> split_host_port(const std::string& s) {
   if (colon == std::string::npos || colon == 0 || colon + 1 >= s.size())
     return Error{"config", "expected HOST:PORT, got '" + s + "'"};
   std::string host = s.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   int port = 0;
   for (char c : s.substr(colon + 1)) {
     if (c < '0' || c > '9') return Error{"config", "bad port in '" + s + "'"};
@@ -91,7 +92,9 @@ Result<Config> load_config(const std::filesystem::path& file) {
     return Error{"config", "auth/requests time limits must be positive"};
 
   c.simulator_listen = t["sources"]["simulator_listen"].value_or(c.simulator_listen);
-  if (Status s = read_source(t["sources"]["default"].as_table(), "sources.default", c.default_source); !s)
+  if (Status s =
+          read_source(t["sources"]["default"].as_table(), "sources.default", c.default_source);
+      !s)
     return s.error();
   if (auto* src = t["sources"].as_table()) {
     for (auto& [k, v] : *src) {

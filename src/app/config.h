@@ -13,7 +13,7 @@
 namespace aaj::app {
 
 struct Config {
-  std::filesystem::path file;  // the config file itself
+  std::filesystem::path file;        // the config file itself
   std::string mode = "development";  // "development" | "production"
 
   // [server]

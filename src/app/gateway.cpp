@@ -7,7 +7,6 @@
 
 #include "app/replay_guard.h"
 #include "auth/challenges.h"
-#include "pki/openssl_util.h"
 #include "core/grounds.h"
 #include "core/ids.h"
 #include "core/messages.h"
@@ -15,6 +14,7 @@
 #include "journal/journal.h"
 #include "pki/cms.h"
 #include "pki/crl.h"
+#include "pki/openssl_util.h"
 #include "pki/trust.h"
 #include "policy/policy.h"
 #include "sources/connector.h"
@@ -29,16 +29,13 @@ namespace {
 // HTTP status of each error code the API can answer with.
 int status_of(const std::string& code) {
   static const std::map<std::string, int, std::less<>> m = {
-      {"malformed_request", 400},     {"malformed_cms", 400},
-      {"invalid_document", 400},      {"unknown_resource", 400},
-      {"unknown_ground", 400},        {"invalid_ground", 400},
-      {"invalid_subject", 400},       {"payload_too_large", 413},
-      {"unauthenticated", 401},       {"challenge_unknown", 401},
-      {"not_found", 404},             {"method_not_allowed", 405},
-      {"source_error", 502},          {"source_unavailable", 502},
-      {"source_timeout", 504},        {"revocation_unavailable", 503},
-      {"journal_unavailable", 503},   {"overloaded", 503},
-      {"store_unavailable", 503},     {"internal_error", 500},
+      {"malformed_request", 400},      {"malformed_cms", 400},       {"invalid_document", 400},
+      {"unknown_resource", 400},       {"unknown_ground", 400},      {"invalid_ground", 400},
+      {"invalid_subject", 400},        {"payload_too_large", 413},   {"unauthenticated", 401},
+      {"challenge_unknown", 401},      {"not_found", 404},           {"method_not_allowed", 405},
+      {"source_error", 502},           {"source_unavailable", 502},  {"source_timeout", 504},
+      {"revocation_unavailable", 503}, {"journal_unavailable", 503}, {"overloaded", 503},
+      {"store_unavailable", 503},      {"internal_error", 500},
   };
   auto it = m.find(code);
   return it == m.end() ? 403 : it->second;  // everything else is a refusal
@@ -124,7 +121,8 @@ Status check_subject(const json& subject, const policy::ResourceInfo& res) {
   if (!value.is_string()) return Error{"invalid_subject", "subject." + key + " must be a string"};
   const auto v = value.get<std::string>();
   if (key == "iin" && !ids::parse_iin(v))
-    return Error{"invalid_subject", "subject.iin is not a valid IIN (12 digits, date, check digit)"};
+    return Error{"invalid_subject",
+                 "subject.iin is not a valid IIN (12 digits, date, check digit)"};
   if (key == "bin" && !ids::is_valid_bin(v))
     return Error{"invalid_subject", "subject.bin is not a valid BIN"};
   if (v.empty() || v.size() > 128)
@@ -177,9 +175,9 @@ class GatewayImpl final : public Gateway {
   http::Response handle(const http::Request& req) override {
     auto t0 = std::chrono::steady_clock::now();
     http::Response r = route(req);
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::steady_clock::now() - t0)
-                  .count();
+    auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     spdlog::info("{}", json{{"event", "http"},
                             {"method", req.method},
                             {"path", req.path},
@@ -409,22 +407,24 @@ class GatewayImpl final : public Gateway {
     auto a = router_->fetch({resource, doc["subject"], tr.request_id});
     if (!a) return finish(tr, a.error());
     bool truncated = d.access == policy::Access::Truncated;
-    json data = a->found ? (truncated ? policy::apply_truncation(a->data, *res) : a->data)
-                         : json(nullptr);
+    json data =
+        a->found ? (truncated ? policy::apply_truncation(a->data, *res) : a->data) : json(nullptr);
     tr.answer_sha256 = pki::sha256_hex(data.dump());
-    json answer = {{"request_id", tr.request_id},
-                   {"resource", resource},
-                   {"found", a->found},
-                   {"truncated", truncated},
-                   {"data", std::move(data)},
-                   {"policy",
-                    {{"version", d.version}, {"rule", d.rule}, {"access", policy::to_string(d.access)}}}};
+    json answer = {
+        {"request_id", tr.request_id},
+        {"resource", resource},
+        {"found", a->found},
+        {"truncated", truncated},
+        {"data", std::move(data)},
+        {"policy",
+         {{"version", d.version}, {"rule", d.rule}, {"access", policy::to_string(d.access)}}}};
     return deliver(tr, std::move(answer));
   }
 
-  json record_of(const Trace& tr, const std::string& outcome, const std::string& code,
-                 int status) {
-    json r = {{"request_id", tr.request_id}, {"outcome", outcome}, {"http_status", status},
+  json record_of(const Trace& tr, const std::string& outcome, const std::string& code, int status) {
+    json r = {{"request_id", tr.request_id},
+              {"outcome", outcome},
+              {"http_status", status},
               {"remote", tr.remote}};
     if (!code.empty()) r["code"] = code;
     if (!tr.user.is_null()) r["user"] = tr.user;

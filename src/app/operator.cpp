@@ -17,7 +17,8 @@ Result<nlohmann::json> add_user(const Config& cfg, const NewUser& u, const std::
                                     : policy::Engine::load_dir(cfg.policy_dir);
   if (!pol) return pol.error();
   if (!(*pol)->is_user_type(u.user_type))
-    return Error{"invalid_input", "--user-type " + u.user_type + " is not a user type of the policy"};
+    return Error{"invalid_input",
+                 "--user-type " + u.user_type + " is not a user type of the policy"};
   if (u.full_name.size() < 3 || u.full_name.size() > 300)
     return Error{"invalid_input", "--name must be the user's full name"};
   bool phone_ok = u.phone.size() == 12 && u.phone.compare(0, 2, "+7") == 0;
@@ -34,12 +35,9 @@ Result<nlohmann::json> add_user(const Config& cfg, const NewUser& u, const std::
   auto j = journal::Journal::open(cfg.journal_dir);
   if (!j) return j.error();
 
-  nlohmann::json user = {{"iin", u.iin},
-                         {"user_type", u.user_type},
-                         {"body_bin", u.body_bin},
-                         {"full_name", u.full_name},
-                         {"phone", u.phone},
-                         {"status", "active"}};
+  nlohmann::json user = {{"iin", u.iin},           {"user_type", u.user_type},
+                         {"body_bin", u.body_bin}, {"full_name", u.full_name},
+                         {"phone", u.phone},       {"status", "active"}};
   // Logged first: an action the log does not show must not take effect.
   auto w = (*j)->append("user_registered", {{"actor", actor}, {"user", user}});
   if (!w) return w.error();
@@ -73,8 +71,8 @@ Result<nlohmann::json> block_user(const Config& cfg, const std::string& iin,
   if (!w) return w.error();
   if (Status s = (*st)->set_user_status(iin, "blocked"); !s) return s.error();
   if (Status s = (*st)->revoke_sessions_of(iin); !s) return s.error();
-  return nlohmann::json{{"iin", iin}, {"status", "blocked"}, {"logged_at", w->at_astana},
-                        {"log_seq", w->seq}};
+  return nlohmann::json{
+      {"iin", iin}, {"status", "blocked"}, {"logged_at", w->at_astana}, {"log_seq", w->seq}};
 }
 
 }  // namespace aaj::app

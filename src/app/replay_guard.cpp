@@ -20,8 +20,7 @@ bool ReplayGuard::insert(const std::string& key, time::Instant seen_at, time::In
   return s.seen.emplace(key, seen_at).second;
 }
 
-bool ReplayGuard::remember(std::string_view signer_iin, std::string_view nonce,
-                           time::Instant now) {
+bool ReplayGuard::remember(std::string_view signer_iin, std::string_view nonce, time::Instant now) {
   std::string key;
   key.reserve(signer_iin.size() + nonce.size() + 1);
   key.append(signer_iin).push_back('\n');

@@ -15,7 +15,9 @@ std::string random_bytes(size_t n) {
   return out;
 }
 
-std::string random_hex(size_t n) { return pki::to_hex(random_bytes(n)); }
+std::string random_hex(size_t n) {
+  return pki::to_hex(random_bytes(n));
+}
 
 std::optional<Challenge> ChallengeTable::create(time::Instant now) {
   Challenge c{random_hex(16), random_bytes(32), now + ttl_};

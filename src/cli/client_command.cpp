@@ -25,7 +25,8 @@ int client_request(const std::string& server, const std::string& ca, const std::
   client::ApiClient api(server, ca);
   auto token = client::enter(api, **auth);
   if (!token) {
-    std::cerr << nlohmann::json{{"stage", "entry"}, {"error", token.error().code},
+    std::cerr << nlohmann::json{{"stage", "entry"},
+                                {"error", token.error().code},
                                 {"message", token.error().detail}}
                      .dump()
               << "\n";

@@ -45,13 +45,16 @@ void Commands::attach(CLI::App& app) {
   add->callback([this] {
     auto cfg = app::load_config(config_);
     if (!cfg) {
-      std::cerr << nlohmann::json{{"error", cfg.error().code}, {"message", cfg.error().detail}}.dump() << "\n";
+      std::cerr
+          << nlohmann::json{{"error", cfg.error().code}, {"message", cfg.error().detail}}.dump()
+          << "\n";
       code_ = 2;
       return;
     }
     auto r = app::add_user(*cfg, {iin_, user_type_, body_bin_, name_, phone_}, operator_actor());
     if (!r) {
-      std::cerr << nlohmann::json{{"error", r.error().code}, {"message", r.error().detail}}.dump() << "\n";
+      std::cerr << nlohmann::json{{"error", r.error().code}, {"message", r.error().detail}}.dump()
+                << "\n";
       code_ = r.error().code == "invalid_input" ? 2 : 1;
       return;
     }
@@ -71,7 +74,8 @@ void Commands::attach(CLI::App& app) {
     }
     auto r = app::block_user(*cfg, iin_, name_, operator_actor());
     if (!r) {
-      std::cerr << nlohmann::json{{"error", r.error().code}, {"message", r.error().detail}}.dump() << "\n";
+      std::cerr << nlohmann::json{{"error", r.error().code}, {"message", r.error().detail}}.dump()
+                << "\n";
       code_ = r.error().code == "invalid_input" ? 2 : 1;
       return;
     }
@@ -112,9 +116,8 @@ void Commands::attach(CLI::App& app) {
   cv->add_option("--trust", trust_, "Trusted CA certificates")->required();
   cv->add_option("--crl", crls_, "CRL files");
   cv->add_option("--at", at_, "ISO 8601 time (default now)");
-  cv->callback([this] {
-    code_ = pki::cms_verify_command(file_, trust_, crls_, at_, std::cout, std::cerr);
-  });
+  cv->callback(
+      [this] { code_ = pki::cms_verify_command(file_, trust_, crls_, at_, std::cout, std::cerr); });
 
   auto* demo = app.add_subcommand("demo", "Demo installation");
   demo->require_subcommand(1);
@@ -138,12 +141,14 @@ void Commands::attach(CLI::App& app) {
   client->require_subcommand(1);
   auto* cr = client->add_subcommand("request", "Enter with EDS, then send one signed request");
   cr->add_option("--server", server_, "https://HOST:PORT")->required();
-  cr->add_option("--ca", ca_, "CA certificate that issued the server's TLS certificate")->required();
+  cr->add_option("--ca", ca_, "CA certificate that issued the server's TLS certificate")
+      ->required();
   cr->add_option("--auth-store", auth_store_, "PKCS#12 with the authentication key")->required();
   cr->add_option("--sign-store", sign_store_, "PKCS#12 with the signing key")->required();
   cr->add_option("--password", password_, "Key store password")->required();
   cr->add_option("--resource", resource_)->required();
-  cr->add_option("--ground", ground_json_, "JSON, e.g. '{\"type\":\"criminal_case\",\"number\":\"…\"}'")
+  cr->add_option("--ground", ground_json_,
+                 "JSON, e.g. '{\"type\":\"criminal_case\",\"number\":\"…\"}'")
       ->required();
   cr->add_option("--subject", subject_json_, "JSON, e.g. '{\"iin\":\"…\"}'")->required();
   cr->add_option("--purpose", purpose_)->required();

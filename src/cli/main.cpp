@@ -9,7 +9,8 @@
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"aaj — information exchange system of law-enforcement, special state and other bodies"};
+  CLI::App app{
+      "aaj — information exchange system of law-enforcement, special state and other bodies"};
   app.require_subcommand(1);
   aaj::cli::Commands cmds;
   cmds.attach(app);

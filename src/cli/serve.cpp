@@ -1,9 +1,9 @@
 // `aaj serve` and `aaj sourcesim`: start, announce, wait for SIGINT/SIGTERM, stop cleanly.
 #include <signal.h>
 
+#include <spdlog/spdlog.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "app/config.h"
 #include "app/gateway.h"
@@ -30,10 +30,13 @@ int wait_for_signal(const sigset_t& set) {
   return sig;
 }
 
-void log_json(const nlohmann::json& j) { spdlog::info("{}", j.dump()); }
+void log_json(const nlohmann::json& j) {
+  spdlog::info("{}", j.dump());
+}
 
 int fail(const std::string& what, const Error& e) {
-  spdlog::error("{}", nlohmann::json{{"event", what}, {"code", e.code}, {"detail", e.detail}}.dump());
+  spdlog::error("{}",
+                nlohmann::json{{"event", what}, {"code", e.code}, {"detail", e.detail}}.dump());
   return 1;
 }
 

@@ -5,9 +5,9 @@
 #include <mutex>
 
 #include "auth/challenges.h"
-#include "pki/openssl_util.h"
 #include "core/time.h"
 #include "pki/issue.h"
+#include "pki/openssl_util.h"
 
 namespace aaj::client {
 namespace {
@@ -26,7 +26,9 @@ ApiClient::ApiClient(std::string base_url, std::string ca_file)
   curl_ = curl_easy_init();
 }
 
-ApiClient::~ApiClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+ApiClient::~ApiClient() {
+  curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
 
 Result<HttpResult> ApiClient::post(const std::string& path, const std::string& body,
                                    const std::string& bearer) {

@@ -10,7 +10,9 @@ constexpr std::array<std::string_view, 7> kTypes = {
     "criminal_case",          "admin_case_court", "admin_offence_case",  "civil_case_court",
     "enforcement_proceeding", "search_case",      "financial_monitoring"};
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 bool all_digits(std::string_view s) {
   for (char c : s)
@@ -53,8 +55,8 @@ bool is_court_case_number(std::string_view s) {
   }
   // Short form.
   i = 0;
-  if (digits(1, 2) && letters(s, i) <= 3 && lit('-') && digits(1, 10) && lit('/') &&
-      digits(4, 4) && i == s.size())
+  if (digits(1, 2) && letters(s, i) <= 3 && lit('-') && digits(1, 10) && lit('/') && digits(4, 4) &&
+      i == s.size())
     return true;
   return false;
 }
@@ -62,13 +64,15 @@ bool is_court_case_number(std::string_view s) {
 bool is_plain_number(std::string_view s) {
   if (s.empty() || s.size() > 32) return false;
   for (char c : s)
-    if (!(is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
-          c == '/' || c == '.'))
+    if (!(is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' || c == '/' ||
+          c == '.'))
       return false;
   return true;
 }
 
-Error invalid(const std::string& detail) { return Error{"invalid_ground", detail}; }
+Error invalid(const std::string& detail) {
+  return Error{"invalid_ground", detail};
+}
 
 }  // namespace
 

@@ -5,14 +5,18 @@
 namespace aaj::ids {
 namespace {
 
-bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int days_in_month(int y, int m) {
   static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && is_leap(y) ? 29 : d[m - 1];
 }
 
-int digit(std::string_view s, size_t i) { return s[i] - '0'; }
+int digit(std::string_view s, size_t i) {
+  return s[i] - '0';
+}
 
 }  // namespace
 

@@ -21,7 +21,9 @@ const nlohmann::json& all() {
   return catalogue;
 }
 
-bool has(std::string_view code) { return all().contains(std::string(code)); }
+bool has(std::string_view code) {
+  return all().contains(std::string(code));
+}
 
 const nlohmann::json& localized(std::string_view code) {
   const auto& c = all();

@@ -12,9 +12,9 @@ namespace aaj::time {
 namespace {
 
 struct Zone {
-  std::vector<int64_t> transitions;  // UTC seconds, ascending
-  std::vector<int32_t> offsets;      // offset in force from transitions[i]
-  int32_t initial_offset = 0;        // before the first transition
+  std::vector<int64_t> transitions;      // UTC seconds, ascending
+  std::vector<int32_t> offsets;          // offset in force from transitions[i]
+  int32_t initial_offset = 0;            // before the first transition
   std::optional<int32_t> footer_offset;  // fixed offset after the last transition (no DST)
 };
 
@@ -97,13 +97,21 @@ Status load_zone_file(const std::string& path, Zone& z) {
   return {};
 }
 
-int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+int64_t floor_div(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 }  // namespace
 
-Instant now() { return std::chrono::time_point_cast<std::chrono::microseconds>(Clock::now()); }
-int64_t to_micros(Instant t) { return t.time_since_epoch().count(); }
-Instant from_micros(int64_t us) { return Instant(std::chrono::microseconds(us)); }
+Instant now() {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(Clock::now());
+}
+int64_t to_micros(Instant t) {
+  return t.time_since_epoch().count();
+}
+Instant from_micros(int64_t us) {
+  return Instant(std::chrono::microseconds(us));
+}
 
 int64_t days_from_civil(int y, unsigned m, unsigned d) {
   y -= m <= 2;
@@ -162,8 +170,8 @@ std::string format_with_offset(Instant t, int offset, int frac_digits) {
   unsigned m, d;
   civil_from_days(days, y, m, d);
   char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", y, m, d,
-                        int(sod / 3600), int(sod / 60 % 60), int(sod % 60));
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", y, m, d, int(sod / 3600),
+                        int(sod / 60 % 60), int(sod % 60));
   std::string out(buf, n);
   if (frac_digits == 6) {
     n = std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(frac));
@@ -178,8 +186,12 @@ std::string format_with_offset(Instant t, int offset, int frac_digits) {
 }
 }  // namespace
 
-std::string format_utc(Instant t) { return format_with_offset(t, 0, 6); }
-std::string format_astana(Instant t) { return format_with_offset(t, astana_offset_seconds(t), 3); }
+std::string format_utc(Instant t) {
+  return format_with_offset(t, 0, 6);
+}
+std::string format_astana(Instant t) {
+  return format_with_offset(t, astana_offset_seconds(t), 3);
+}
 
 int64_t astana_day(Instant t) {
   int64_t s = floor_div(to_micros(t), 1000000) + astana_offset_seconds(t);

@@ -57,7 +57,8 @@ class ServerImpl final : public Server {
                        asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
       SSL_CTX_set_min_proto_version(ssl_.native_handle(), TLS1_2_VERSION);
       ssl_.use_certificate_chain_file(opts_.cert_chain_file, ec);
-      if (ec) return Error{"tls_config", "certificate " + opts_.cert_chain_file + ": " + ec.message()};
+      if (ec)
+        return Error{"tls_config", "certificate " + opts_.cert_chain_file + ": " + ec.message()};
       ssl_.use_private_key_file(opts_.private_key_file, asio::ssl::context::pem, ec);
       if (ec) return Error{"tls_config", "key " + opts_.private_key_file + ": " + ec.message()};
     }
@@ -69,7 +70,9 @@ class ServerImpl final : public Server {
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return Error{"bind_failed", opts_.host + ":" + std::to_string(opts_.port) + ": " + ec.message()};
+    if (ec)
+      return Error{"bind_failed",
+                   opts_.host + ":" + std::to_string(opts_.port) + ": " + ec.message()};
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(ioc_, accept_loop(), asio::detached);
     for (int i = 0; i < std::max(1, opts_.io_threads); ++i)
@@ -209,8 +212,8 @@ class ServerImpl final : public Server {
 
       // Blocking work goes to the worker pool; the coroutine resumes on this connection's strand.
       Response resp = co_await asio::co_spawn(
-          pool_.get_executor(),
-          [this, &r]() -> awaitable<Response> { co_return call_handler(r); }, use_awaitable);
+          pool_.get_executor(), [this, &r]() -> awaitable<Response> { co_return call_handler(r); },
+          use_awaitable);
       bool ok = co_await write(stream, resp, keep_alive, version);
       if (!ok || !keep_alive || stopped_.load()) co_return;
     }

@@ -42,7 +42,7 @@ using Handler = std::function<Response(const Request&)>;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;             // 0 = any free port (see Server::port())
+  uint16_t port = 0;  // 0 = any free port (see Server::port())
   bool tls = true;
   std::string cert_chain_file;   // PEM, server certificate first
   std::string private_key_file;  // PEM
@@ -50,9 +50,9 @@ struct ServerOptions {
   int worker_threads = 32;
   size_t max_body_bytes = 1 << 20;
   size_t max_header_bytes = 8 << 10;
-  std::chrono::seconds read_timeout{30};   // a request must arrive whole within this
-  std::chrono::seconds idle_timeout{60};   // keep-alive connections idle longer are closed
-  size_t max_connections = 4096;           // beyond this new connections are closed at once
+  std::chrono::seconds read_timeout{30};  // a request must arrive whole within this
+  std::chrono::seconds idle_timeout{60};  // keep-alive connections idle longer are closed
+  size_t max_connections = 4096;          // beyond this new connections are closed at once
   // Produces the JSON body of a server-level error (bad HTTP, body too large, overload):
   // (code) -> body. Defaults to {"error":{"code":…}}.
   std::function<std::string(const std::string& code)> error_body;

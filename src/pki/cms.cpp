@@ -141,7 +141,6 @@ nlohmann::json to_json(const VerifyResult& r) {
       {"reason", r.reason},
       {"signer",
        {{"iin", r.signer.iin},
-        {"bin", r.signer.bin},
         {"common_name", r.signer.common_name},
         {"serial", r.signer.serial_hex}}},
       {"signing_time", nullptr},
@@ -151,6 +150,7 @@ nlohmann::json to_json(const VerifyResult& r) {
       {"cms_sha256", r.cms_sha256_hex},
   };
   if (r.signing_time) j["signing_time"] = time::format_utc(*r.signing_time);
+  if (!r.signer.bin.empty()) j["signer"]["bin"] = r.signer.bin;  // organisation certificates only
   return j;
 }
 

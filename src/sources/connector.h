@@ -25,9 +25,9 @@ struct Answer {
 
 struct ConnectorConfig {
   std::string type = "http-json";
-  std::string url;               // base URL of the source (or of the simulator)
+  std::string url;  // base URL of the source (or of the simulator)
   int connect_timeout_ms = 1000;
-  int timeout_ms = 5000;         // whole exchange
+  int timeout_ms = 5000;  // whole exchange
 };
 
 class Connector {
@@ -39,8 +39,7 @@ class Connector {
   virtual Result<Answer> fetch(const Query& q) = 0;
 };
 
-using ConnectorFactory =
-    std::function<Result<std::shared_ptr<Connector>>(const ConnectorConfig&)>;
+using ConnectorFactory = std::function<Result<std::shared_ptr<Connector>>(const ConnectorConfig&)>;
 
 // Registers a connector type. Call at startup only.
 void register_connector(const std::string& type, ConnectorFactory f);

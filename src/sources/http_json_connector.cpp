@@ -37,9 +37,9 @@ class HttpJsonConnector final : public Connector {
   Result<Answer> fetch(const Query& q) override {
     CURL* h = handle();
     if (!h) return Error{"source_error", "curl init failed"};
-    std::string body = nlohmann::json{{"resource", q.resource}, {"key", q.key},
-                                      {"request_id", q.request_id}}
-                           .dump();
+    std::string body =
+        nlohmann::json{{"resource", q.resource}, {"key", q.key}, {"request_id", q.request_id}}
+            .dump();
     std::string out;
     struct curl_slist* hdrs = nullptr;
     hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
@@ -58,8 +58,8 @@ class HttpJsonConnector final : public Connector {
     curl_slist_free_all(hdrs);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
     if (rc == CURLE_OPERATION_TIMEDOUT)
-      return Error{"source_timeout", q.resource + ": no answer within " +
-                                         std::to_string(cfg_.timeout_ms) + " ms"};
+      return Error{"source_timeout",
+                   q.resource + ": no answer within " + std::to_string(cfg_.timeout_ms) + " ms"};
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
       return Error{"source_unavailable", q.resource + ": " + curl_easy_strerror(rc)};
     if (rc != CURLE_OK) return Error{"source_error", q.resource + ": " + curl_easy_strerror(rc)};
@@ -67,8 +67,8 @@ class HttpJsonConnector final : public Connector {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
     if (j.is_discarded() || !j.is_object())
-      return Error{"source_error", q.resource + ": answer is not JSON (HTTP " +
-                                       std::to_string(status) + ")"};
+      return Error{"source_error",
+                   q.resource + ": answer is not JSON (HTTP " + std::to_string(status) + ")"};
     std::string result = j.value("result", "");
     if (status == 200 && result == "ok" && j.contains("data")) return Answer{true, j["data"]};
     if (status == 404 && result == "not_found") return Answer{false, nullptr};
@@ -96,11 +96,12 @@ class HttpJsonConnector final : public Connector {
 void register_http_json_connector() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  register_connector("http-json", [](const ConnectorConfig& c) -> Result<std::shared_ptr<Connector>> {
-    if (c.url.rfind("http://", 0) != 0 && c.url.rfind("https://", 0) != 0)
-      return Error{"config", "source url must be http:// or https://: " + c.url};
-    return std::shared_ptr<Connector>(std::make_shared<HttpJsonConnector>(c));
-  });
+  register_connector("http-json",
+                     [](const ConnectorConfig& c) -> Result<std::shared_ptr<Connector>> {
+                       if (c.url.rfind("http://", 0) != 0 && c.url.rfind("https://", 0) != 0)
+                         return Error{"config", "source url must be http:// or https://: " + c.url};
+                       return std::shared_ptr<Connector>(std::make_shared<HttpJsonConnector>(c));
+                     });
 }
 
 }  // namespace aaj::sources

@@ -122,8 +122,10 @@ class SqliteStore final : public Store {
       if (!st.ok()) return db_error(db, "prepare");
       st.text(1, iin);
       int rc = st.step();
-      if (rc == SQLITE_ROW) out = row_user(st);
-      else if (rc != SQLITE_DONE) return db_error(db, "select user");
+      if (rc == SQLITE_ROW)
+        out = row_user(st);
+      else if (rc != SQLITE_DONE)
+        return db_error(db, "select user");
       return {};
     });
     if (!s) return s.error();
@@ -176,8 +178,10 @@ class SqliteStore final : public Store {
       if (!st.ok()) return db_error(db, "prepare");
       st.text(1, bin);
       int rc = st.step();
-      if (rc == SQLITE_ROW) out = Body{st.col_text(0), st.col_text(1)};
-      else if (rc != SQLITE_DONE) return db_error(db, "select body");
+      if (rc == SQLITE_ROW)
+        out = Body{st.col_text(0), st.col_text(1)};
+      else if (rc != SQLITE_DONE)
+        return db_error(db, "select body");
       return {};
     });
     if (!s) return s.error();
@@ -232,8 +236,13 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
 
   static User row_user(Stmt& st) {
-    return User{st.col_text(0), st.col_text(1), st.col_text(2), st.col_text(3),
-                st.col_text(4), st.col_text(5), time::from_micros(st.col_int(6))};
+    return User{st.col_text(0),
+                st.col_text(1),
+                st.col_text(2),
+                st.col_text(3),
+                st.col_text(4),
+                st.col_text(5),
+                time::from_micros(st.col_int(6))};
   }
 
   Status exec_one(const char* sql, std::string_view arg) {
@@ -248,9 +257,9 @@ class SqliteStore final : public Store {
 
   Result<sqlite3*> connect() {
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path_.c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path_.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       Error e = db_error(db, "open " + path_);
       sqlite3_close(db);
@@ -299,6 +308,8 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-void register_sqlite_backend() { register_backend("sqlite", &SqliteStore::open); }
+void register_sqlite_backend() {
+  register_backend("sqlite", &SqliteStore::open);
+}
 
 }  // namespace aaj::store

@@ -18,10 +18,10 @@ namespace aaj::store {
 
 struct User {
   std::string iin;
-  std::string user_type;   // an id of SPEC "Ids", e.g. "prosecutor"
-  std::string body_bin;    // BIN of the user's body (organisation)
+  std::string user_type;  // an id of SPEC "Ids", e.g. "prosecutor"
+  std::string body_bin;   // BIN of the user's body (organisation)
   std::string full_name;
-  std::string phone;       // +7…, for SMS codes (next issue)
+  std::string phone;              // +7…, for SMS codes (next issue)
   std::string status = "active";  // "active" | "blocked"
   time::Instant created_at{};
 };
@@ -40,9 +40,9 @@ struct Session {
 };
 
 struct StoreConfig {
-  std::string backend = "sqlite";   // registered backend name
-  std::filesystem::path data_dir;   // sqlite: <data_dir>/aaj.db
-  std::string dsn;                  // postgresql (future)
+  std::string backend = "sqlite";  // registered backend name
+  std::filesystem::path data_dir;  // sqlite: <data_dir>/aaj.db
+  std::string dsn;                 // postgresql (future)
 };
 
 class Store {

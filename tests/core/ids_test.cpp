@@ -32,9 +32,9 @@ TEST(Ids, ParseIinDateAndSex) {
 }
 
 TEST(Ids, RejectsMalformed) {
-  EXPECT_FALSE(parse_iin("99010630059"));     // 11 digits
-  EXPECT_FALSE(parse_iin("99010630059a"));    // letter
-  EXPECT_FALSE(parse_iin("990106300597"));    // wrong check digit
+  EXPECT_FALSE(parse_iin("99010630059"));   // 11 digits
+  EXPECT_FALSE(parse_iin("99010630059a"));  // letter
+  EXPECT_FALSE(parse_iin("990106300597"));  // wrong check digit
   EXPECT_FALSE(is_twelve_digits(""));
   // Valid check digit but impossible date (31 February).
   auto bad_date = make_iin(1999, 2, 28, true, 1);

@@ -95,7 +95,9 @@ Process::Process(const std::vector<std::string>& argv, const fs::path& log,
   pid_ = spawn(argv, log.string() + ".out", log.string() + ".err", env);
 }
 
-Process::~Process() { stop(); }
+Process::~Process() {
+  stop();
+}
 
 bool Process::running() const {
   if (pid_ <= 0) return false;
@@ -122,8 +124,9 @@ Installation::Installation(const std::string& config_patch) {
   dir_ = mkdtemp(tmpl);
   port_ = free_port();
   sim_port_ = free_port();
-  auto r = run_aaj({"demo", "init", dir_.string(), "--listen", "127.0.0.1:" + std::to_string(port_)},
-                   {"AAJ_DEMO_SIM_LISTEN=127.0.0.1:" + std::to_string(sim_port_)});
+  auto r =
+      run_aaj({"demo", "init", dir_.string(), "--listen", "127.0.0.1:" + std::to_string(port_)},
+              {"AAJ_DEMO_SIM_LISTEN=127.0.0.1:" + std::to_string(sim_port_)});
   if (r.exit_code != 0) throw std::runtime_error("demo init failed: " + r.err);
   if (!config_patch.empty()) {
     std::string patch = config_patch;
@@ -204,14 +207,13 @@ std::string Installation::enter(client::ApiClient& api, const nlohmann::json& u)
 void Installation::set_source_mode(const std::string& resource, const std::string& mode,
                                    int delay_ms) {
   client::ApiClient sim(sim_url(), "");
-  auto r = sim.post("/control", nlohmann::json{{"resource", resource}, {"mode", mode},
-                                               {"delay_ms", delay_ms}}
-                                    .dump());
+  auto r = sim.post(
+      "/control",
+      nlohmann::json{{"resource", resource}, {"mode", mode}, {"delay_ms", delay_ms}}.dump());
   if (!r || r->status != 200) throw std::runtime_error("simulator control failed");
 }
 
-nlohmann::json Installation::source_answer(const std::string& resource,
-                                           const nlohmann::json& key) {
+nlohmann::json Installation::source_answer(const std::string& resource, const nlohmann::json& key) {
   client::ApiClient sim(sim_url(), "");
   auto r = sim.post("/query", nlohmann::json{{"resource", resource}, {"key", key}}.dump());
   if (!r || r->status != 200) throw std::runtime_error("simulator query failed");

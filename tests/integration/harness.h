@@ -56,7 +56,8 @@ class Installation {
   std::string ca() const { return (dir_ / "pki/ca.pem").string(); }
   const nlohmann::json& users() const { return users_; }
   // The first demo user with this user type (and status).
-  const nlohmann::json& user(const std::string& user_type, const std::string& status = "active") const;
+  const nlohmann::json& user(const std::string& user_type,
+                             const std::string& status = "active") const;
 
   std::unique_ptr<client::ApiClient> api() const {
     return std::make_unique<client::ApiClient>(url(), ca());

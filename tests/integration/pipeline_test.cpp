@@ -9,11 +9,11 @@
 #include <thread>
 
 #include "auth/challenges.h"
-#include "pki/openssl_util.h"
 #include "core/ids.h"
 #include "core/time.h"
 #include "harness.h"
 #include "pki/issue.h"
+#include "pki/openssl_util.h"
 
 namespace fs = std::filesystem;
 using aaj::testing::Installation;
@@ -121,9 +121,9 @@ TEST_F(Pipeline, AllowedRequestIsAnsweredAndLogged) {
   auto api = inst->api();
   const json& u = inst->user("prosecutor");
   std::string token = inst->enter(*api, u);
-  auto a = post_document(*api, token, *inst->sign_key(u),
-                         aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}},
-                                                    kPurpose));
+  auto a = post_document(
+      *api, token, *inst->sign_key(u),
+      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
   ASSERT_EQ(a.status, 200) << a.raw;
   EXPECT_EQ(a.body["resource"], "R01");
   EXPECT_EQ(a.body["found"], true);
@@ -179,9 +179,9 @@ TEST_F(Pipeline, RoleNotAllowedTheGround) {
   auto api = inst->api();
   const json& u = inst->user("bailiff");  // enforcement proceedings only
   std::string token = inst->enter(*api, u);
-  auto a = post_document(*api, token, *inst->sign_key(u),
-                         aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}},
-                                                    kPurpose));
+  auto a = post_document(
+      *api, token, *inst->sign_key(u),
+      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
   EXPECT_EQ(a.status, 403);
   EXPECT_EQ(code(a), "ground_not_allowed");
   EXPECT_FALSE(a.body["error"]["message"]["kk"].get<std::string>().empty());
@@ -193,9 +193,9 @@ TEST_F(Pipeline, ResourceNotGranted) {
   auto api = inst->api();
   const json& u = inst->user("prosecutor");
   std::string token = inst->enter(*api, u);
-  auto a = post_document(*api, token, *inst->sign_key(u),
-                         aaj::client::make_document("R05", kCriminal, {{"iin", subject_iin()}},
-                                                    kPurpose));
+  auto a = post_document(
+      *api, token, *inst->sign_key(u),
+      aaj::client::make_document("R05", kCriminal, {{"iin", subject_iin()}}, kPurpose));
   EXPECT_EQ(a.status, 403) << a.raw;
   EXPECT_EQ(code(a), "resource_not_granted");
 }
@@ -213,9 +213,9 @@ TEST_F(Pipeline, WrongSignerIsRefused) {
   const json& u = inst->user("prosecutor");
   std::string token = inst->enter(*api, u);
   const json& other = inst->user("afm_worker");
-  auto a = post_document(*api, token, *inst->sign_key(other),
-                         aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}},
-                                                    kPurpose));
+  auto a = post_document(
+      *api, token, *inst->sign_key(other),
+      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
   EXPECT_EQ(a.status, 403);
   EXPECT_EQ(code(a), "signer_mismatch");
 }
@@ -224,9 +224,9 @@ TEST_F(Pipeline, AuthenticationKeyCannotSignRequests) {
   auto api = inst->api();
   const json& u = inst->user("prosecutor");
   std::string token = inst->enter(*api, u);
-  auto a = post_document(*api, token, *inst->auth_key(u),
-                         aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}},
-                                                    kPurpose));
+  auto a = post_document(
+      *api, token, *inst->auth_key(u),
+      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
   EXPECT_EQ(a.status, 403);
   EXPECT_EQ(code(a), "wrong_key_usage");
 }
@@ -240,9 +240,9 @@ TEST_F(Pipeline, ExpiredCertificateIsRefused) {
                             now - std::chrono::hours(24), nullptr, "expired");
   auto api = inst->api();
   std::string token = inst->enter(*api, u);
-  auto a = post_document(*api, token, *signer,
-                         aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}},
-                                                    kPurpose));
+  auto a = post_document(
+      *api, token, *signer,
+      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
   EXPECT_EQ(a.status, 403);
   EXPECT_EQ(code(a), "expired");
 }
@@ -257,9 +257,9 @@ TEST_F(Pipeline, UntrustedChainIsRefused) {
                             now + std::chrono::hours(24), nullptr, "rogue");
   auto api = inst->api();
   std::string token = inst->enter(*api, u);
-  auto a = post_document(*api, token, *signer,
-                         aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}},
-                                                    kPurpose));
+  auto a = post_document(
+      *api, token, *signer,
+      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
   EXPECT_EQ(a.status, 403);
   EXPECT_EQ(code(a), "untrusted");
 }
@@ -300,8 +300,7 @@ TEST_F(Pipeline, TamperedCmsIsRefused) {
   auto pos = der.find("purpose-AAAA");
   ASSERT_NE(pos, std::string::npos);
   der[pos + 8] = 'B';  // the attached content no longer matches its signature
-  auto r = api->post("/api/v1/requests",
-                     json{{"cms", aaj::pki::base64_encode(der)}}.dump(), token);
+  auto r = api->post("/api/v1/requests", json{{"cms", aaj::pki::base64_encode(der)}}.dump(), token);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 403) << r->raw;
   EXPECT_EQ(r->body["error"]["code"], "bad_signature");
@@ -347,9 +346,9 @@ TEST_F(Pipeline, MalformedInputIsBadRequest) {
   ASSERT_TRUE(anon.ok());
   EXPECT_EQ(anon->status, 401);
   EXPECT_EQ(anon->body["error"]["code"], "unauthenticated");
-  auto bad_iin = post_document(*api, token, *inst->sign_key(u),
-                               aaj::client::make_document("R01", kCriminal,
-                                                          {{"iin", "123456789011"}}, kPurpose));
+  auto bad_iin = post_document(
+      *api, token, *inst->sign_key(u),
+      aaj::client::make_document("R01", kCriminal, {{"iin", "123456789011"}}, kPurpose));
   EXPECT_EQ(bad_iin.status, 400);
   EXPECT_EQ(code(bad_iin), "invalid_subject");
 }
@@ -358,10 +357,11 @@ TEST_F(Pipeline, CourtGroundWithoutYearNamesTheField) {
   auto api = inst->api();
   const json& u = inst->user("judge");
   std::string token = inst->enter(*api, u);
-  json ground = {{"type", "civil_case_court"}, {"number", "7585-24-00-2/101"}, {"court", "СМЭС г. Астаны"}};
-  auto a = post_document(*api, token, *inst->sign_key(u),
-                         aaj::client::make_document("R01", ground, {{"iin", subject_iin()}},
-                                                    kPurpose));
+  json ground = {
+      {"type", "civil_case_court"}, {"number", "7585-24-00-2/101"}, {"court", "СМЭС г. Астаны"}};
+  auto a =
+      post_document(*api, token, *inst->sign_key(u),
+                    aaj::client::make_document("R01", ground, {{"iin", subject_iin()}}, kPurpose));
   EXPECT_EQ(a.status, 400);
   EXPECT_EQ(code(a), "invalid_ground");
   EXPECT_NE(a.body["error"]["detail"].get<std::string>().find("ground.year"), std::string::npos);
@@ -399,8 +399,9 @@ TEST_F(Pipeline, BlockingEndsLiveSessionsAtOnce) {
     return aaj::client::make_document("R01", ground, {{"iin", subject_iin()}}, kPurpose);
   };
   ASSERT_EQ(post_document(*api, token, *inst->sign_key(u), doc()).status, 200);
-  auto r = run_aaj({"user", "block", "--config", inst->config().string(), "--iin",
-                    u["iin"].get<std::string>(), "--reason", "test: violation found by controller"});
+  auto r =
+      run_aaj({"user", "block", "--config", inst->config().string(), "--iin",
+               u["iin"].get<std::string>(), "--reason", "test: violation found by controller"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto after = post_document(*api, token, *inst->sign_key(u), doc());
   EXPECT_EQ(after.status, 401);
@@ -423,20 +424,22 @@ TEST_F(Pipeline, OpensslIssuedAndSignedRequestIsAnswered) {
       break;
     }
   const std::string q = "'";
-  std::string ca = inst->dir().string() + "/pki/ca.pem", cakey = inst->dir().string() + "/pki/ca.key";
+  std::string ca = inst->dir().string() + "/pki/ca.pem",
+              cakey = inst->dir().string() + "/pki/ca.key";
   auto sh = [&](const std::string& cmd) {
     auto r = run_shell("cd " + q + d.string() + q + " && " + cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd << "\n" << r.out;
     return r;
   };
   sh("openssl req -new -newkey rsa:2048 -nodes -keyout user.key -out user.csr -utf8 "
-     "-subj '/C=KZ/CN=ТЕСТОВ ОПЕНССЛ/serialNumber=IIN" + iin + "'");
+     "-subj '/C=KZ/CN=ТЕСТОВ ОПЕНССЛ/serialNumber=IIN" +
+     iin + "'");
   sh("openssl x509 -req -in user.csr -CA " + ca + " -CAkey " + cakey +
      " -CAcreateserial -days 30 -sha256 -out user.pem");
   const json& prosecutor = inst->user("prosecutor");
   auto add = run_aaj({"user", "add", "--config", inst->config().string(), "--iin", iin,
-                      "--user-type", "prosecutor", "--body-bin", prosecutor["body_bin"],
-                      "--name", "ТЕСТОВ ОПЕНССЛ", "--phone", "+77011234567"});
+                      "--user-type", "prosecutor", "--body-bin", prosecutor["body_bin"], "--name",
+                      "ТЕСТОВ ОПЕНССЛ", "--phone", "+77011234567"});
   ASSERT_EQ(add.exit_code, 0) << add.err;
 
   auto api = inst->api();
@@ -462,8 +465,8 @@ TEST_F(Pipeline, OpensslIssuedAndSignedRequestIsAnswered) {
      "-inkey user.key -out doc.der");
   std::ifstream din(d / "doc.der", std::ios::binary);
   std::string doc_der((std::istreambuf_iterator<char>(din)), {});
-  auto r = api->post("/api/v1/requests", json{{"cms", aaj::pki::base64_encode(doc_der)}}.dump(),
-                     token);
+  auto r =
+      api->post("/api/v1/requests", json{{"cms", aaj::pki::base64_encode(doc_der)}}.dump(), token);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200) << r->raw;
   EXPECT_EQ(r->body["data"]["iin"], subject_iin());
@@ -482,9 +485,9 @@ TEST_F(Pipeline, EntryAcceptsDetachedSignatureAndRefusesAForeignNonce) {
   auto enter_with = [&](const json& c, const std::string& content, bool attach) {
     auto cms = aaj::pki::sign_cms(content, ks->cert.get(), ks->key.get(), {}, attach);
     EXPECT_TRUE(cms.ok());
-    auto e = api->post("/api/v1/auth/eds", json{{"challenge_id", c["challenge_id"]},
-                                                {"cms", aaj::pki::base64_encode(*cms)}}
-                                               .dump());
+    auto e = api->post(
+        "/api/v1/auth/eds",
+        json{{"challenge_id", c["challenge_id"]}, {"cms", aaj::pki::base64_encode(*cms)}}.dump());
     EXPECT_TRUE(e.ok());
     return *e;
   };

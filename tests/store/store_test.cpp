@@ -23,8 +23,8 @@ class StoreTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   store::User user(const std::string& iin) {
-    return {iin, "prosecutor", "050140000105", "НУРЛАНОВ ЕРЛАН", "+77010000001", "active",
-            time::now()};
+    return {iin,      "prosecutor", "050140000105", "НУРЛАНОВ ЕРЛАН", "+77010000001",
+            "active", time::now()};
   }
   fs::path dir_;
   std::unique_ptr<store::Store> store_;
@@ -59,8 +59,10 @@ TEST_F(StoreTest, BlockingAndUnknownUsers) {
 TEST_F(StoreTest, SessionsRevokeOneOrAllOfAUser) {
   auto now = time::now();
   for (const char* h : {"aa", "bb"})
-    ASSERT_TRUE(store_->add_session({h, "850615300000", now, now + std::chrono::hours(1), false}).ok());
-  ASSERT_TRUE(store_->add_session({"cc", "990106300596", now, now + std::chrono::hours(1), false}).ok());
+    ASSERT_TRUE(
+        store_->add_session({h, "850615300000", now, now + std::chrono::hours(1), false}).ok());
+  ASSERT_TRUE(
+      store_->add_session({"cc", "990106300596", now, now + std::chrono::hours(1), false}).ok());
   ASSERT_TRUE(store_->revoke_session("aa").ok());
   EXPECT_TRUE((*store_->find_session("aa"))->revoked);
   EXPECT_FALSE((*store_->find_session("bb"))->revoked);

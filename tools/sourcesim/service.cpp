@@ -25,8 +25,10 @@ class Faults {
   }
   void set(const std::string& resource, Fault f) {
     std::lock_guard<std::mutex> l(mu_);
-    if (f.mode == "normal") m_.erase(resource);
-    else m_[resource] = f;
+    if (f.mode == "normal")
+      m_.erase(resource);
+    else
+      m_[resource] = f;
   }
 
  private:
