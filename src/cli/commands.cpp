@@ -19,7 +19,30 @@ std::string operator_actor() {
   const passwd* pw = getpwuid(getuid());
   return std::string("cli:") + (pw ? pw->pw_name : std::to_string(getuid()));
 }
+void print_error(const Error& e) {
+  std::cerr << nlohmann::json{{"error", e.code}, {"message", e.detail}}.dump() << "\n";
+}
+
 }  // namespace
+
+// Loads the config, runs one operator action, prints its JSON result or error. Exit codes:
+// 0 done, 1 refused (e.g. user_exists), 2 bad input or configuration.
+void Commands::operator_action(
+    const std::function<Result<nlohmann::json>(const app::Config&)>& action) {
+  auto cfg = app::load_config(config_);
+  if (!cfg) {
+    print_error(cfg.error());
+    code_ = 2;
+    return;
+  }
+  auto r = action(*cfg);
+  if (!r) {
+    print_error(r.error());
+    code_ = r.error().code == "invalid_input" ? 2 : 1;
+    return;
+  }
+  std::cout << r->dump(2) << "\n";
+}
 
 void Commands::attach(CLI::App& app) {
   auto* s = app.add_subcommand("serve", "Run the HTTPS server");
@@ -43,22 +66,9 @@ void Commands::attach(CLI::App& app) {
   add->add_option("--name", name_)->required();
   add->add_option("--phone", phone_)->required();
   add->callback([this] {
-    auto cfg = app::load_config(config_);
-    if (!cfg) {
-      std::cerr
-          << nlohmann::json{{"error", cfg.error().code}, {"message", cfg.error().detail}}.dump()
-          << "\n";
-      code_ = 2;
-      return;
-    }
-    auto r = app::add_user(*cfg, {iin_, user_type_, body_bin_, name_, phone_}, operator_actor());
-    if (!r) {
-      std::cerr << nlohmann::json{{"error", r.error().code}, {"message", r.error().detail}}.dump()
-                << "\n";
-      code_ = r.error().code == "invalid_input" ? 2 : 1;
-      return;
-    }
-    std::cout << r->dump(2) << "\n";
+    operator_action([this](const app::Config& cfg) {
+      return app::add_user(cfg, {iin_, user_type_, body_bin_, name_, phone_}, operator_actor());
+    });
   });
 
   auto* blk = user->add_subcommand("block", "Block a user at once and end their sessions (logged)");
@@ -66,20 +76,9 @@ void Commands::attach(CLI::App& app) {
   blk->add_option("--iin", iin_)->required();
   blk->add_option("--reason", name_, "Why (recorded in the event log)")->required();
   blk->callback([this] {
-    auto cfg = app::load_config(config_);
-    if (!cfg) {
-      std::cerr << cfg.error().detail << "\n";
-      code_ = 2;
-      return;
-    }
-    auto r = app::block_user(*cfg, iin_, name_, operator_actor());
-    if (!r) {
-      std::cerr << nlohmann::json{{"error", r.error().code}, {"message", r.error().detail}}.dump()
-                << "\n";
-      code_ = r.error().code == "invalid_input" ? 2 : 1;
-      return;
-    }
-    std::cout << r->dump(2) << "\n";
+    operator_action([this](const app::Config& cfg) {
+      return app::block_user(cfg, iin_, name_, operator_actor());
+    });
   });
 
   auto* pol = app.add_subcommand("policy", "The regulation as data");

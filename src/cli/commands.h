@@ -1,8 +1,13 @@
 // Subcommand wiring. Each subcommand's work lives in its module; this file only parses options.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "app/config.h"
+#include "core/result.h"
 
 namespace aaj::cli {
 
@@ -12,6 +17,7 @@ class Commands {
   int exit_code() const { return code_; }
 
  private:
+  void operator_action(const std::function<Result<nlohmann::json>(const app::Config&)>& action);
   int code_ = 0;
   // Options (CLI11 binds by reference).
   std::string config_, listen_, dir_, file_, at_, user_type_, ground_, resource_, policy_dir_;

@@ -152,6 +152,7 @@ Result<Issued> build(const IssueSpec& spec, EVP_PKEY* subject_key, X509* issuer_
                 {NID_key_usage, "critical,keyCertSign,cRLSign"}};
         break;
       case CertKind::Authentication:
+      case CertKind::InformationSystem:  // an authentication certificate with the IS role OID
         exts = {{NID_key_usage, "critical,digitalSignature,keyEncipherment"},
                 {NID_ext_key_usage, "clientAuth" + roles_csv},
                 {NID_certificate_policies, legal ? "1.2.398.3.3.2.2" : "1.2.398.3.3.2.4"}};
@@ -168,11 +169,6 @@ Result<Issued> build(const IssueSpec& spec, EVP_PKEY* subject_key, X509* issuer_
                 {NID_key_usage, rsa_key ? "critical,digitalSignature,keyEncipherment"
                                         : "critical,digitalSignature"},
                 {NID_ext_key_usage, "serverAuth"}};
-        break;
-      case CertKind::InformationSystem:
-        exts = {{NID_key_usage, "critical,digitalSignature,keyEncipherment"},
-                {NID_ext_key_usage, "clientAuth" + roles_csv},
-                {NID_certificate_policies, legal ? "1.2.398.3.3.2.2" : "1.2.398.3.3.2.4"}};
         break;
       case CertKind::Plain:
         break;

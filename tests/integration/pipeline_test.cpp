@@ -50,6 +50,18 @@ Answer post_document(aaj::client::ApiClient& api, const std::string& token,
   return {r->status, r->body, r->raw};
 }
 
+// The standard document of these tests: R01 about subject_iin() within a criminal case.
+json standard_document() {
+  return aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose);
+}
+
+// Enters as `u` (with u's authentication key) and sends the standard document signed by `key`.
+Answer request_signed_by(const json& u, const aaj::client::Signer& key) {
+  auto api = inst->api();
+  std::string token = inst->enter(*api, u);
+  return post_document(*api, token, key, standard_document());
+}
+
 std::string code(const Answer& a) {
   return a.body.is_object() && a.body.contains("error") ? a.body["error"].value("code", "") : "";
 }
@@ -121,9 +133,7 @@ TEST_F(Pipeline, AllowedRequestIsAnsweredAndLogged) {
   auto api = inst->api();
   const json& u = inst->user("prosecutor");
   std::string token = inst->enter(*api, u);
-  auto a = post_document(
-      *api, token, *inst->sign_key(u),
-      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
+  auto a = post_document(*api, token, *inst->sign_key(u), standard_document());
   ASSERT_EQ(a.status, 200) << a.raw;
   EXPECT_EQ(a.body["resource"], "R01");
   EXPECT_EQ(a.body["found"], true);
@@ -179,9 +189,7 @@ TEST_F(Pipeline, RoleNotAllowedTheGround) {
   auto api = inst->api();
   const json& u = inst->user("bailiff");  // enforcement proceedings only
   std::string token = inst->enter(*api, u);
-  auto a = post_document(
-      *api, token, *inst->sign_key(u),
-      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
+  auto a = post_document(*api, token, *inst->sign_key(u), standard_document());
   EXPECT_EQ(a.status, 403);
   EXPECT_EQ(code(a), "ground_not_allowed");
   EXPECT_FALSE(a.body["error"]["message"]["kk"].get<std::string>().empty());
@@ -209,24 +217,14 @@ TEST_F(Pipeline, BlockedUserCannotEnter) {
 }
 
 TEST_F(Pipeline, WrongSignerIsRefused) {
-  auto api = inst->api();
-  const json& u = inst->user("prosecutor");
-  std::string token = inst->enter(*api, u);
-  const json& other = inst->user("afm_worker");
-  auto a = post_document(
-      *api, token, *inst->sign_key(other),
-      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
+  auto a = request_signed_by(inst->user("prosecutor"), *inst->sign_key(inst->user("afm_worker")));
   EXPECT_EQ(a.status, 403);
   EXPECT_EQ(code(a), "signer_mismatch");
 }
 
 TEST_F(Pipeline, AuthenticationKeyCannotSignRequests) {
-  auto api = inst->api();
   const json& u = inst->user("prosecutor");
-  std::string token = inst->enter(*api, u);
-  auto a = post_document(
-      *api, token, *inst->auth_key(u),
-      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
+  auto a = request_signed_by(u, *inst->auth_key(u));
   EXPECT_EQ(a.status, 403);
   EXPECT_EQ(code(a), "wrong_key_usage");
 }
@@ -238,11 +236,7 @@ TEST_F(Pipeline, ExpiredCertificateIsRefused) {
   auto now = aaj::time::now();
   auto signer = make_signer(*ca, u["iin"], now - std::chrono::hours(24 * 400),
                             now - std::chrono::hours(24), nullptr, "expired");
-  auto api = inst->api();
-  std::string token = inst->enter(*api, u);
-  auto a = post_document(
-      *api, token, *signer,
-      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
+  auto a = request_signed_by(u, *signer);
   EXPECT_EQ(a.status, 403);
   EXPECT_EQ(code(a), "expired");
 }
@@ -255,11 +249,7 @@ TEST_F(Pipeline, UntrustedChainIsRefused) {
   const json& u = inst->user("prosecutor");
   auto signer = make_signer(*rogue, u["iin"], now - std::chrono::hours(1),
                             now + std::chrono::hours(24), nullptr, "rogue");
-  auto api = inst->api();
-  std::string token = inst->enter(*api, u);
-  auto a = post_document(
-      *api, token, *signer,
-      aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose));
+  auto a = request_signed_by(u, *signer);
   EXPECT_EQ(a.status, 403);
   EXPECT_EQ(code(a), "untrusted");
 }
@@ -274,9 +264,7 @@ TEST_F(Pipeline, RevokedCertificateIsRefusedAfterCrlReload) {
                             now + std::chrono::hours(24 * 30), &serial, "revoked");
   auto api = inst->api();
   std::string token = inst->enter(*api, u);
-  auto doc = [] {
-    return aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose);
-  };
+  auto doc = standard_document;
   ASSERT_EQ(post_document(*api, token, *signer, doc()).status, 200);  // good before revocation
   auto r = run_aaj({"demo", "revoke", inst->dir().string(), "--serial", serial});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -311,7 +299,7 @@ TEST_F(Pipeline, ReplayedNonceIsRefused) {
   auto api = inst->api();
   const json& u = inst->user("prosecutor");
   std::string token = inst->enter(*api, u);
-  json doc = aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose);
+  json doc = standard_document();
   auto cms = inst->sign_key(u)->sign(doc.dump());
   ASSERT_TRUE(cms.ok());
   std::string body = json{{"cms", aaj::pki::base64_encode(*cms)}}.dump();
@@ -327,7 +315,7 @@ TEST_F(Pipeline, StaleSigningTimeIsRefused) {
   auto api = inst->api();
   const json& u = inst->user("prosecutor");
   std::string token = inst->enter(*api, u);
-  json doc = aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose);
+  json doc = standard_document();
   doc["signed_at"] = aaj::time::format_astana(aaj::time::now() - std::chrono::minutes(10));
   auto a = post_document(*api, token, *inst->sign_key(u), doc);
   EXPECT_EQ(a.status, 403);
@@ -371,9 +359,7 @@ TEST_F(Pipeline, SourceDownOrSlowIsAGatewayError) {
   auto api = inst->api();
   const json& u = inst->user("prosecutor");
   std::string token = inst->enter(*api, u);
-  auto doc = [] {
-    return aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose);
-  };
+  auto doc = standard_document;
   inst->set_source_mode("R01", "down");
   auto down = post_document(*api, token, *inst->sign_key(u), doc());
   EXPECT_EQ(down.status, 502);
@@ -459,7 +445,7 @@ TEST_F(Pipeline, OpensslIssuedAndSignedRequestIsAnswered) {
   ASSERT_EQ(e->status, 200) << e->raw;
   std::string token = e->body["token"];
 
-  json doc = aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose);
+  json doc = standard_document();
   std::ofstream(d / "doc.json", std::ios::binary) << doc.dump();
   sh("openssl cms -sign -nodetach -binary -outform DER -in doc.json -signer user.pem "
      "-inkey user.key -out doc.der");
