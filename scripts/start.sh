@@ -18,9 +18,14 @@ fi
 
 "$AAJ" sourcesim --config "$DEMO/aaj.toml" &
 SIM=$!
-trap 'kill $SIM 2>/dev/null || true' EXIT
+SERVE=""
+# Ctrl-C or a TERM to this script stops both processes; neither is left behind.
+trap 'kill $SIM $SERVE 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
 
 "$AAJ" demo info "$DEMO"
 echo "Stop with Ctrl-C."
 
-exec "$AAJ" serve --config "$DEMO/aaj.toml"
+"$AAJ" serve --config "$DEMO/aaj.toml" &
+SERVE=$!
+wait $SERVE
