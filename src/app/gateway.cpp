@@ -157,6 +157,7 @@ class GatewayImpl final : public Gateway {
     auto crls = pki::CrlStore::open(cfg_.crl_dir, *trust);
     if (!crls) return crls.error();
     crls_ = *crls;
+    trust_ = *trust;
     crls_->set_reload_listener([](const json& report) {
       spdlog::info("{}", json{{"event", "crl_reload"}, {"report", report}}.dump());
     });
@@ -214,12 +215,26 @@ class GatewayImpl final : public Gateway {
 
   // ---- health -------------------------------------------------------------------------------
 
+  // 200 "ok" when requests can be served; 503 "degraded" naming what would make every request
+  // fail closed (today: a trust anchor without a fresh CRL).
   http::Response health(const http::Request&) {
-    json j = {{"status", "ok"},
-              {"time", time::format_astana(time::now())},
+    auto now = time::now();
+    json report = crls_->last_report();
+    json problems = json::array();
+    for (const auto& anchor : trust_->anchor_info()) {
+      bool fresh = false;
+      for (const auto& h : report.value("held", json::array())) {
+        auto next = time::parse_iso8601(h.value("next_update", ""));
+        if (h.value("issuer", "") == anchor.subject && next && *next > now) fresh = true;
+      }
+      if (!fresh) problems.push_back("no fresh CRL for " + anchor.subject);
+    }
+    json j = {{"status", problems.empty() ? "ok" : "degraded"},
+              {"time", time::format_astana(now)},
               {"journal", {{"last_seq", journal_->last_seq()}}},
-              {"crl", crls_->last_report()}};
-    return json_response(200, j);
+              {"crl", report}};
+    if (!problems.empty()) j["problems"] = problems;
+    return json_response(problems.empty() ? 200 : 503, j);
   }
 
   // ---- entry ---------------------------------------------------------------------------------
@@ -476,6 +491,7 @@ class GatewayImpl final : public Gateway {
   Config cfg_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<journal::Journal> journal_;
+  std::shared_ptr<const pki::TrustStore> trust_;
   std::shared_ptr<pki::CrlStore> crls_;
   std::unique_ptr<pki::CmsVerifier> verifier_;
   std::shared_ptr<const policy::Engine> policy_;

@@ -160,7 +160,7 @@ void Installation::start() {
   while (std::chrono::steady_clock::now() < deadline) {
     client::ApiClient probe(url(), ca());
     auto h = probe.get("/healthz");
-    if (h && h->status == 200) {
+    if (h && (h->status == 200 || h->status == 503)) {  // up, healthy or degraded
       up = true;
       break;
     }
