@@ -55,15 +55,16 @@ Status load_zone_file(const std::string& path, Zone& z) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{"tz_unavailable", "cannot open " + path};
   std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)), {});
-  auto header = [&](size_t off, uint32_t* c) -> bool {
+  auto header = [&](size_t off, size_t* c) -> bool {
     if (b.size() < off + 44 || b[off] != 'T' || b[off + 1] != 'Z' || b[off + 2] != 'i' ||
         b[off + 3] != 'f')
       return false;
-    for (int k = 0; k < 6; ++k) c[k] = be32(&b[off + 20 + 4 * k]);
+    for (size_t k = 0; k < 6; ++k) c[k] = be32(&b[off + 20 + 4 * k]);
     return true;
   };
-  // counts: isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt
-  uint32_t c[6];
+  // counts: isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt (size_t: no 32-bit overflow
+  // in the size checks below, whatever the file claims)
+  size_t c[6];
   if (!header(0, c)) return Error{"tz_unavailable", "not a TZif file: " + path};
   if (b[4] < '2') return Error{"tz_unavailable", "TZif version 1 not supported: " + path};
   size_t v1 = 44 + c[3] * 5 + c[4] * 6 + c[5] + c[2] * 8 + c[1] + c[0];
@@ -73,12 +74,13 @@ Status load_zone_file(const std::string& path, Zone& z) {
   size_t need = p + c[3] * 9 + c[4] * 6 + c[5] + c[2] * 12 + c[1] + c[0];
   if (b.size() < need) return Error{"tz_unavailable", "truncated TZif: " + path};
   std::vector<int64_t> tt(c[3]);
-  for (uint32_t k = 0; k < c[3]; ++k) tt[k] = be64(&b[p + 8 * k]);
+  for (size_t k = 0; k < c[3]; ++k) tt[k] = be64(&b[p + 8 * k]);
   p += 8 * c[3];
-  std::vector<uint8_t> idx(&b[p], &b[p] + c[3]);
+  std::vector<uint8_t> idx(b.begin() + static_cast<std::ptrdiff_t>(p),
+                           b.begin() + static_cast<std::ptrdiff_t>(p + c[3]));
   p += c[3];
   std::vector<int32_t> utoff(c[4]);
-  for (uint32_t k = 0; k < c[4]; ++k) utoff[k] = static_cast<int32_t>(be32(&b[p + 6 * k]));
+  for (size_t k = 0; k < c[4]; ++k) utoff[k] = static_cast<int32_t>(be32(&b[p + 6 * k]));
   p = need;
   z.transitions = tt;
   z.offsets.clear();
@@ -90,7 +92,8 @@ Status load_zone_file(const std::string& path, Zone& z) {
   if (p < b.size() && b[p] == '\n') {
     size_t e = p + 1;
     while (e < b.size() && b[e] != '\n') ++e;
-    z.footer_offset = parse_footer(std::string(b.begin() + p + 1, b.begin() + e));
+    z.footer_offset = parse_footer(std::string(b.begin() + static_cast<std::ptrdiff_t>(p + 1),
+                                               b.begin() + static_cast<std::ptrdiff_t>(e)));
   }
   if (z.transitions.empty() && !z.footer_offset)
     return Error{"tz_unavailable", "zone has no data: " + path};
@@ -161,7 +164,7 @@ int astana_offset_seconds(Instant t) {
 
 namespace {
 std::string format_with_offset(Instant t, int offset, int frac_digits) {
-  int64_t us = to_micros(t) + int64_t(offset) * 1000000;
+  int64_t us = to_micros(t) + int64_t{offset} * 1000000;
   int64_t secs = floor_div(us, 1000000);
   int64_t frac = us - secs * 1000000;
   int64_t days = floor_div(secs, 86400);
@@ -227,9 +230,9 @@ std::optional<Instant> parse_iso8601(std::string_view s) {
   auto date = parse_date(s.substr(0, std::min<size_t>(10, s.size())));
   if (!date) return std::nullopt;
   if (s.size() == 10) {
-    int64_t local = *date * 86400;
+    int64_t local = *date * int64_t{86400};
     // Midnight Astana: offset found from the instant itself (offsets change by at most 1 h).
-    Instant guess = from_micros((local - 6 * 3600) * 1000000);
+    Instant guess = from_micros((local - int64_t{21600}) * 1000000);
     return from_micros((local - astana_offset_seconds(guess)) * 1000000);
   }
   if (s.size() < 19 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
@@ -258,9 +261,9 @@ std::optional<Instant> parse_iso8601(std::string_view s) {
     if (digits == 0) return std::nullopt;
     while (digits++ < 6) frac_us *= 10;
   }
-  int64_t local = *date * 86400 + hh * 3600 + mi * 60 + std::min(ss, 59);
+  int64_t local = *date * int64_t{86400} + int64_t{hh} * 3600 + int64_t{mi} * 60 + std::min(ss, 59);
   if (p == s.size()) {
-    Instant guess = from_micros((local - 6 * 3600) * 1000000);
+    Instant guess = from_micros((local - int64_t{21600}) * 1000000);
     return from_micros((local - astana_offset_seconds(guess)) * 1000000 + frac_us);
   }
   if (s[p] == 'Z' || s[p] == 'z') {
@@ -281,7 +284,7 @@ std::optional<Instant> parse_iso8601(std::string_view s) {
     return std::nullopt;
   }
   if (oh > 23 || om > 59) return std::nullopt;
-  return from_micros((local - sign * (oh * 3600 + om * 60)) * 1000000 + frac_us);
+  return from_micros((local - int64_t{sign} * (oh * 3600 + om * 60)) * 1000000 + frac_us);
 }
 
 }  // namespace aaj::time

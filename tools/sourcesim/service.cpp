@@ -23,7 +23,7 @@ class Faults {
     auto it = m_.find(resource);
     return it == m_.end() ? Fault{} : it->second;
   }
-  void set(const std::string& resource, Fault f) {
+  void set(const std::string& resource, const Fault& f) {
     std::lock_guard<std::mutex> l(mu_);
     if (f.mode == "normal")
       m_.erase(resource);
