@@ -86,6 +86,10 @@ Result<Config> load_config(const std::filesystem::path& file) {
 
   c.challenge_ttl_seconds = t["auth"]["challenge_ttl_seconds"].value_or(c.challenge_ttl_seconds);
   c.session_ttl_seconds = t["auth"]["session_ttl_seconds"].value_or(c.session_ttl_seconds);
+  c.max_open_challenges_per_client =
+      t["auth"]["max_open_challenges_per_client"].value_or(c.max_open_challenges_per_client);
+  if (c.max_open_challenges_per_client <= 0)
+    return Error{"config", "auth.max_open_challenges_per_client must be positive"};
   c.max_clock_skew_seconds =
       t["requests"]["max_clock_skew_seconds"].value_or(c.max_clock_skew_seconds);
   if (c.max_clock_skew_seconds <= 0 || c.session_ttl_seconds <= 0 || c.challenge_ttl_seconds <= 0)

@@ -39,6 +39,9 @@ struct Config {
 
   // [auth], [requests]
   int challenge_ttl_seconds = 120;
+  // Open (unanswered, unexpired) challenges one client address may hold; a flood from one
+  // address cannot lock everybody out. Behind a reverse proxy, raise it.
+  int max_open_challenges_per_client = 32;
   int session_ttl_seconds = 12 * 3600;  // re-entry at least every 12 hours (CJIS default)
   int max_clock_skew_seconds = 300;     // replay window: signed_at within ± this of now
 

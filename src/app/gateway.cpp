@@ -9,6 +9,7 @@
 #include "auth/challenges.h"
 #include "core/grounds.h"
 #include "core/ids.h"
+#include "core/json_limits.h"
 #include "core/messages.h"
 #include "core/time.h"
 #include "journal/journal.h"
@@ -130,6 +131,12 @@ Status check_subject(const json& subject, const policy::ResourceInfo& res) {
   return {};
 }
 
+// "ip:port" → "ip" (IPv6 addresses keep their colons).
+std::string client_address(const std::string& remote) {
+  auto p = remote.rfind(':');
+  return p == std::string::npos ? remote : remote.substr(0, p);
+}
+
 bool has_explicit_offset(const std::string& s) {
   if (s.size() < 20) return false;
   if (s.back() == 'Z' || s.back() == 'z') return true;
@@ -141,7 +148,8 @@ class GatewayImpl final : public Gateway {
  public:
   explicit GatewayImpl(const Config& cfg)
       : cfg_(cfg),
-        challenges_(std::chrono::seconds(cfg.challenge_ttl_seconds)),
+        challenges_(std::chrono::seconds(cfg.challenge_ttl_seconds), 100000,
+                    static_cast<size_t>(cfg.max_open_challenges_per_client)),
         replay_(std::chrono::seconds(cfg.max_clock_skew_seconds)) {}
 
   Status init() {
@@ -185,7 +193,7 @@ class GatewayImpl final : public Gateway {
                             {"status", r.status},
                             {"us", us},
                             {"remote", req.remote}}
-                           .dump());
+                           .dump(-1, ' ', false, json::error_handler_t::replace));
     return r;
   }
 
@@ -239,8 +247,8 @@ class GatewayImpl final : public Gateway {
 
   // ---- entry ---------------------------------------------------------------------------------
 
-  http::Response challenge(const http::Request&) {
-    auto c = challenges_.create(time::now());
+  http::Response challenge(const http::Request& req) {
+    auto c = challenges_.create(time::now(), client_address(req.remote));
     if (!c) return error_response("overloaded", "", "too many outstanding challenges");
     return json_response(200, {{"challenge_id", c->id},
                                {"nonce", pki::base64_encode(c->nonce)},
@@ -248,8 +256,21 @@ class GatewayImpl final : public Gateway {
   }
 
   http::Response enter_with_eds(const http::Request& req) {
-    auto now = time::now();
     json rec = {{"remote", req.remote}};
+    try {
+      return process_entry(req, rec);
+    } catch (const std::exception& e) {
+      rec["outcome"] = "failed";
+      rec["code"] = "internal_error";
+      rec["detail"] = e.what();
+      if (auto w = journal_->append("entry_eds", rec); !w)
+        return error_response("journal_unavailable", "", "");
+      return error_response("internal_error", "", "");
+    }
+  }
+
+  http::Response process_entry(const http::Request& req, json& rec) {
+    auto now = time::now();
     auto refuse = [&](const std::string& code, const std::string& detail) {
       rec["outcome"] = "refused";
       rec["code"] = code;
@@ -258,7 +279,8 @@ class GatewayImpl final : public Gateway {
         return error_response("journal_unavailable", "", "");
       return error_response(code, "", detail);
     };
-    json body = json::parse(req.body, nullptr, false);
+    json body =
+        json_limits::too_deep(req.body) ? json(nullptr) : json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("challenge_id") ||
         !body["challenge_id"].is_string() || !body.contains("cms") || !body["cms"].is_string())
       return refuse("malformed_request", "expected {\"challenge_id\", \"cms\"}");
@@ -318,11 +340,18 @@ class GatewayImpl final : public Gateway {
     return **u;
   }
 
+  // Ends the session behind the bearer token; logged. 401 for an unknown or ended session.
   http::Response logout(const http::Request& req) {
-    std::string h = req.header("authorization");
-    if (h.size() < 8 || h.compare(0, 7, "Bearer ") != 0)
-      return error_response("unauthenticated", "", "");
-    (void)store_->revoke_session(pki::sha256_hex(h.substr(7)));
+    auto now = time::now();
+    auto u = authenticate(req, now);
+    if (!u) return error_response(u.error().code, "", u.error().detail);
+    std::string hash = pki::sha256_hex(req.header("authorization").substr(7));
+    if (Status s = store_->revoke_session(hash); !s)
+      return error_response("store_unavailable", "", s.error().detail);
+    if (auto w = journal_->append(
+            "logout", {{"iin", u->iin}, {"session", hash.substr(0, 16)}, {"remote", req.remote}});
+        !w)
+      return error_response("journal_unavailable", "", "");
     return json_response(200, {{"status", "ended"}});
   }
 
@@ -338,10 +367,19 @@ class GatewayImpl final : public Gateway {
 
   // ---- the request pipeline -----------------------------------------------------------------
 
+  // Whatever goes wrong inside, the outcome is logged before it is answered.
   http::Response data_request(const http::Request& req) {
     Trace tr;
     tr.request_id = uuid_v4();
     tr.remote = req.remote;
+    try {
+      return process_request(req, tr);
+    } catch (const std::exception& e) {
+      return finish(tr, {"internal_error", e.what()});
+    }
+  }
+
+  http::Response process_request(const http::Request& req, Trace& tr) {
     auto now = time::now();
 
     auto user = authenticate(req, now);
@@ -349,7 +387,8 @@ class GatewayImpl final : public Gateway {
     const store::User& u = *user;
     tr.user = {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}};
 
-    json body = json::parse(req.body, nullptr, false);
+    json body =
+        json_limits::too_deep(req.body) ? json(nullptr) : json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("cms") ||
         !body["cms"].is_string())
       return finish(tr, {"malformed_request", "expected {\"cms\": base64 DER CMS}"});
@@ -367,6 +406,9 @@ class GatewayImpl final : public Gateway {
     if (!v.signer.bin.empty() && v.signer.bin != u.body_bin)
       return finish(tr, {"organisation_mismatch", "certificate BIN " + v.signer.bin});
 
+    if (json_limits::too_deep(v.content))
+      return finish(tr, {"invalid_document", "the document nests deeper than " +
+                                                 std::to_string(json_limits::kMaxDepth)});
     json doc = json::parse(v.content, nullptr, false);
     if (doc.is_discarded() || !doc.is_object())
       return finish(tr, {"invalid_document", "the signed content is not a JSON object"});

@@ -19,11 +19,12 @@ std::string random_hex(size_t n) {
   return pki::to_hex(random_bytes(n));
 }
 
-std::optional<Challenge> ChallengeTable::create(time::Instant now) {
-  Challenge c{random_hex(16), random_bytes(32), now + ttl_};
+std::optional<Challenge> ChallengeTable::create(time::Instant now, const std::string& client) {
+  Challenge c{random_hex(16), random_bytes(32), now + ttl_, client};
   std::lock_guard<std::mutex> l(mu_);
-  if (open_.size() >= max_) purge(now);
-  if (open_.size() >= max_) return std::nullopt;
+  if (per_client_[client] >= max_per_client_ || open_.size() >= max_) purge(now);
+  if (per_client_[client] >= max_per_client_ || open_.size() >= max_) return std::nullopt;
+  ++per_client_[client];
   open_[c.id] = c;
   return c;
 }
@@ -33,14 +34,24 @@ std::optional<Challenge> ChallengeTable::take(const std::string& id, time::Insta
   auto it = open_.find(id);
   if (it == open_.end()) return std::nullopt;
   Challenge c = it->second;
-  open_.erase(it);
+  forget(it);
   if (c.expires_at < now) return std::nullopt;
   return c;
 }
 
+void ChallengeTable::forget(std::unordered_map<std::string, Challenge>::iterator& it) {
+  auto pc = per_client_.find(it->second.client);
+  if (pc != per_client_.end() && --pc->second == 0) per_client_.erase(pc);
+  it = open_.erase(it);
+}
+
 void ChallengeTable::purge(time::Instant now) {
-  for (auto it = open_.begin(); it != open_.end();)
-    it = it->second.expires_at < now ? open_.erase(it) : std::next(it);
+  for (auto it = open_.begin(); it != open_.end();) {
+    if (it->second.expires_at < now)
+      forget(it);
+    else
+      ++it;
+  }
 }
 
 }  // namespace aaj::auth

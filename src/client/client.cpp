@@ -89,10 +89,19 @@ class KeyStoreSigner final : public Signer {
   pki::KeyStore ks_;
 };
 
+// A string member of an object, or "" (answers are checked, never trusted to have a shape).
+std::string text_of(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 Error server_error(const HttpResult& r) {
-  if (r.body.is_object() && r.body.contains("error"))
-    return Error{r.body["error"].value("code", "http_" + std::to_string(r.status)),
-                 r.body["error"].value("detail", "")};
+  if (r.body.is_object() && r.body.contains("error") && r.body["error"].is_object()) {
+    std::string code = text_of(r.body["error"], "code");
+    return Error{code.empty() ? "http_" + std::to_string(r.status) : code,
+                 text_of(r.body["error"], "detail")};
+  }
   return Error{"http_" + std::to_string(r.status), r.raw};
 }
 }  // namespace
@@ -108,16 +117,18 @@ Result<std::string> enter(ApiClient& api, const Signer& auth_key) {
   auto c = api.post("/api/v1/auth/challenge", "{}");
   if (!c) return c.error();
   if (c->status != 200) return server_error(*c);
-  auto nonce = pki::base64_decode(c->body.value("nonce", ""));
+  auto nonce = pki::base64_decode(text_of(c->body, "nonce"));
   if (!nonce) return Error{"protocol", "challenge nonce is not base64"};
   auto cms = auth_key.sign(*nonce);
   if (!cms) return cms.error();
-  nlohmann::json body = {{"challenge_id", c->body.value("challenge_id", "")},
+  nlohmann::json body = {{"challenge_id", text_of(c->body, "challenge_id")},
                          {"cms", pki::base64_encode(*cms)}};
   auto e = api.post("/api/v1/auth/eds", body.dump());
   if (!e) return e.error();
   if (e->status != 200) return server_error(*e);
-  return e->body.value("token", "");
+  std::string token = text_of(e->body, "token");
+  if (token.empty()) return Error{"protocol", "entry answered without a token"};
+  return token;
 }
 
 nlohmann::json make_document(const std::string& resource, const nlohmann::json& ground,

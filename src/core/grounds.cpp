@@ -1,6 +1,7 @@
 #include "core/grounds.h"
 
 #include <array>
+#include <cstdint>
 #include <string>
 
 namespace aaj::grounds {
@@ -101,12 +102,12 @@ Status validate(const nlohmann::json& g, int current_year) {
     if (!is_court_case_number(number))
       return invalid("ground.number must be a court case number such as 7585-24-00-2/101");
     if (!g.contains("year")) return invalid("ground.year is required");
-    int year = 0;
+    int64_t year = 0;
     if (g["year"].is_number_integer()) {
-      year = g["year"].get<int>();
+      year = g["year"].get<int64_t>();  // 64-bit: 2^32 + 2016 must not wrap to 2016
     } else if (g["year"].is_string() && g["year"].get<std::string>().size() == 4 &&
                all_digits(g["year"].get<std::string>())) {
-      year = std::stoi(g["year"].get<std::string>());
+      year = std::stoll(g["year"].get<std::string>());
     } else {
       return invalid("ground.year must be a four-digit year");
     }

@@ -4,6 +4,7 @@
 
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 namespace aaj::http {
@@ -50,6 +52,20 @@ class ServerImpl final : public Server {
   ~ServerImpl() override { stop(); }
 
   Status init() {
+    // Each connection is a descriptor; sources, SQLite and the log need some too. Raise the soft
+    // limit to the hard one and keep max_connections below it with a reserve.
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+      if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+      }
+      const size_t reserve = 256;
+      size_t usable = rl.rlim_cur > 2 * reserve ? static_cast<size_t>(rl.rlim_cur) - reserve
+                                                : static_cast<size_t>(rl.rlim_cur) / 2;
+      opts_.max_connections = std::min(opts_.max_connections, usable);
+    }
     if (opts_.tls) {
       boost::system::error_code ec;
       ssl_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -103,7 +119,11 @@ class ServerImpl final : public Server {
                                                          asio::redirect_error(use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-        continue;  // transient (EMFILE…): keep accepting
+        // Out of descriptors (EMFILE/ENFILE) or another transient error: pause instead of
+        // spinning on a listener that stays readable until connections close.
+        asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(100));
+        co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+        continue;
       }
       if (connections_.load() >= opts_.max_connections) {
         sock.close(ec);
@@ -223,10 +243,13 @@ class ServerImpl final : public Server {
     try {
       return handler_(r);
     } catch (const std::exception& e) {
-      spdlog::error("{{\"event\":\"handler_exception\",\"path\":\"{}\",\"what\":\"{}\"}}", r.path,
-                    e.what());
+      spdlog::error(
+          "{}",
+          nlohmann::json{{"event", "handler_exception"}, {"path", r.path}, {"what", e.what()}}.dump(
+              -1, ' ', false, nlohmann::json::error_handler_t::replace));
     } catch (...) {
-      spdlog::error("{{\"event\":\"handler_exception\",\"path\":\"{}\"}}", r.path);
+      spdlog::error("{}", nlohmann::json{{"event", "handler_exception"}, {"path", r.path}}.dump(
+                              -1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     Response resp;
     resp.status = 500;

@@ -69,11 +69,17 @@ class HttpJsonConnector final : public Connector {
     if (j.is_discarded() || !j.is_object())
       return Error{"source_error",
                    q.resource + ": answer is not JSON (HTTP " + std::to_string(status) + ")"};
-    std::string result = j.value("result", "");
-    if (status == 200 && result == "ok" && j.contains("data")) return Answer{true, j["data"]};
+    // The source is outside our trust: every field is type-checked before use.
+    auto text = [&](const char* key) {
+      auto it = j.find(key);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    std::string result = text("result");
+    if (status == 200 && result == "ok" && j.contains("data") && j["data"].is_object())
+      return Answer{true, j["data"]};
     if (status == 404 && result == "not_found") return Answer{false, nullptr};
     if (status == 400 && result == "bad_key")
-      return Error{"invalid_subject", q.resource + ": " + j.value("message", "bad key")};
+      return Error{"invalid_subject", q.resource + ": " + text("message")};
     if (status == 503) return Error{"source_unavailable", q.resource + ": source is down"};
     return Error{"source_error",
                  q.resource + ": HTTP " + std::to_string(status) + " result " + result};

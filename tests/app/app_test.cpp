@@ -73,3 +73,25 @@ TEST(Config, HostPort) {
   EXPECT_FALSE(app::split_host_port("localhost").ok());
   EXPECT_FALSE(app::split_host_port("h:99999").ok());
 }
+
+#include "auth/challenges.h"
+
+TEST(Challenges, OneClientCannotExhaustTheTable) {
+  auth::ChallengeTable t(std::chrono::seconds(120), 1000, 4);
+  auto now = time::now();
+  std::vector<auth::Challenge> mine;
+  for (int i = 0; i < 4; ++i) {
+    auto c = t.create(now, "10.0.0.1");
+    ASSERT_TRUE(c);
+    mine.push_back(*c);
+  }
+  EXPECT_FALSE(t.create(now, "10.0.0.1"));  // the flooder is capped…
+  EXPECT_TRUE(t.create(now, "10.0.0.2"));   // …everyone else still enters
+  ASSERT_TRUE(t.take(mine[0].id, now));     // answering one frees a place
+  EXPECT_TRUE(t.create(now, "10.0.0.1"));
+  EXPECT_FALSE(t.take(mine[0].id, now));  // a challenge is answered once
+  // Expired challenges free their places too.
+  auto later = now + std::chrono::seconds(121);
+  EXPECT_TRUE(t.create(later, "10.0.0.1"));
+  EXPECT_FALSE(t.take(mine[1].id, later));  // and cannot be answered
+}

@@ -41,6 +41,11 @@ TEST(Grounds, CourtCasesNeedNumberYearAndCourt) {
   json future = g;
   future["year"] = 2031;
   EXPECT_NE(code_of(future), "");
+  json wraps = g;
+  wraps["year"] = 4294969312LL;  // 2^32 + 2016: must not wrap to 2016
+  EXPECT_NE(code_of(wraps), "");
+  wraps["year"] = -1;
+  EXPECT_NE(code_of(wraps), "");
   json bad_number = g;
   bad_number["number"] = "12-ab";
   EXPECT_NE(code_of(bad_number), "");

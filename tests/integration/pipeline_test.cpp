@@ -127,6 +127,9 @@ TEST_F(Pipeline, HealthAndUnknownPaths) {
   EXPECT_EQ(n->status, 404);
   EXPECT_EQ(n->body["error"]["code"], "not_found");
   EXPECT_TRUE(n->body["error"]["message"].contains("kk"));
+  auto bad_utf8 = api->get("/api/v1/\xff\xfe");
+  ASSERT_TRUE(bad_utf8.ok());
+  EXPECT_EQ(bad_utf8->status, 404);
 }
 
 TEST_F(Pipeline, AllowedRequestIsAnsweredAndLogged) {
@@ -341,6 +344,42 @@ TEST_F(Pipeline, MalformedInputIsBadRequest) {
   EXPECT_EQ(code(bad_iin), "invalid_subject");
 }
 
+TEST_F(Pipeline, DeeplyNestedDocumentIsRefusedAndTheServerLives) {
+  auto api = inst->api();
+  const json& u = inst->user("prosecutor");
+  std::string token = inst->enter(*api, u);
+  // 60,000 levels would exhaust a worker's stack in any recursive walk.
+  std::string doc = standard_document().dump();
+  doc.insert(doc.size() - 1, ",\"x\":" + std::string(60000, '[') + std::string(60000, ']'));
+  auto cms = inst->sign_key(u)->sign(doc);
+  ASSERT_TRUE(cms.ok());
+  auto r =
+      api->post("/api/v1/requests", json{{"cms", aaj::pki::base64_encode(*cms)}}.dump(), token);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400) << r->raw.substr(0, 300);
+  EXPECT_EQ(r->body["error"]["code"], "invalid_document");
+  g_request_ids.push_back(r->body["request_id"]);
+  EXPECT_EQ(post_document(*api, token, *inst->sign_key(u), standard_document()).status, 200);
+}
+
+TEST_F(Pipeline, LogoutEndsTheSessionAndIsLogged) {
+  auto api = inst->api();
+  const json& u = inst->user("judge");
+  std::string token = inst->enter(*api, u);
+  auto out = api->post("/api/v1/auth/logout", "{}", token);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->status, 200);
+  auto after = api->get("/api/v1/me", token);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->status, 401);
+  auto again = api->post("/api/v1/auth/logout", "{}", token);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->status, 401);
+  auto unknown = api->post("/api/v1/auth/logout", "{}", "not-a-token");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->status, 401);
+}
+
 TEST_F(Pipeline, CourtGroundWithoutYearNamesTheField) {
   auto api = inst->api();
   const json& u = inst->user("judge");
@@ -368,6 +407,10 @@ TEST_F(Pipeline, SourceDownOrSlowIsAGatewayError) {
   auto fail = post_document(*api, token, *inst->sign_key(u), doc());
   EXPECT_EQ(fail.status, 502);
   EXPECT_EQ(code(fail), "source_error");
+  inst->set_source_mode("R01", "garbage");  // 200 with a body of the wrong shape
+  auto garbage = post_document(*api, token, *inst->sign_key(u), doc());
+  EXPECT_EQ(garbage.status, 502) << garbage.raw;
+  EXPECT_EQ(code(garbage), "source_error");
   inst->set_source_mode("R01", "slow", 3000);  // R01's timeout is 1500 ms in this installation
   auto slow = post_document(*api, token, *inst->sign_key(u), doc());
   EXPECT_EQ(slow.status, 504);
@@ -500,6 +543,7 @@ TEST_F(Pipeline, EveryOutcomeIsLoggedAndTheChainVerifies) {
   ASSERT_GT(g_request_ids.size(), 15u);
   for (const auto& id : g_request_ids)
     EXPECT_NE(log.find("\"request_id\":\"" + id + "\""), std::string::npos) << id;
+  EXPECT_NE(log.find("\"type\":\"logout\""), std::string::npos);
 
   auto ok = run_aaj({"log", "verify", "--config", inst->config().string()});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;

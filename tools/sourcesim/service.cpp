@@ -12,7 +12,7 @@ namespace aaj::sourcesim {
 namespace {
 
 struct Fault {
-  std::string mode = "normal";  // "normal" | "slow" | "fail" | "down"
+  std::string mode = "normal";  // "normal" | "slow" | "fail" | "down" | "garbage"
   int delay_ms = 0;
 };
 
@@ -51,7 +51,8 @@ http::Response handle(Faults& faults, const http::Request& req) {
     return json_response(400, {{"result", "bad_request"}});
   if (req.path == "/control") {
     Fault f{body.value("mode", "normal"), body.value("delay_ms", 0)};
-    if (f.mode != "normal" && f.mode != "slow" && f.mode != "fail" && f.mode != "down")
+    if (f.mode != "normal" && f.mode != "slow" && f.mode != "fail" && f.mode != "down" &&
+        f.mode != "garbage")
       return json_response(400, {{"result", "bad_request"}, {"message", "unknown mode"}});
     faults.set(body.value("resource", ""), f);
     return json_response(200, {{"result", "ok"}});
@@ -61,6 +62,8 @@ http::Response handle(Faults& faults, const http::Request& req) {
   Fault f = faults.get(resource);
   if (f.mode == "down") return json_response(503, {{"result", "down"}});
   if (f.mode == "fail") return json_response(500, {{"result", "internal_failure"}});
+  // A well-formed HTTP answer with a body of the wrong shape (a broken or hostile source).
+  if (f.mode == "garbage") return json_response(200, {{"result", 1}, {"data", {1, 2}}});
   if (f.mode == "slow") std::this_thread::sleep_for(std::chrono::milliseconds(f.delay_ms));
   auto r = sim::generate(resource, body.value("key", nlohmann::json::object()));
   if (r) return json_response(200, {{"result", "ok"}, {"data", *r}});
