@@ -95,6 +95,42 @@ Result<Config> load_config(const std::filesystem::path& file) {
   if (c.max_clock_skew_seconds <= 0 || c.session_ttl_seconds <= 0 || c.challenge_ttl_seconds <= 0)
     return Error{"config", "auth/requests time limits must be positive"};
 
+  c.session_idle_seconds = t["auth"]["session_idle_seconds"].value_or(c.session_idle_seconds);
+  c.lockout_threshold = t["auth"]["lockout_threshold"].value_or(c.lockout_threshold);
+  c.lockout_window_seconds = t["auth"]["lockout_window_seconds"].value_or(c.lockout_window_seconds);
+  c.sms_enabled = t["auth"]["sms_enabled"].value_or(c.sms_enabled);
+  if (auto* arr = t["auth"]["sms_disabled_bodies"].as_array())
+    for (auto& v : *arr)
+      if (auto s = v.value<std::string>()) c.sms_disabled_bodies.push_back(*s);
+  if (c.session_idle_seconds <= 0 || c.lockout_threshold <= 0 || c.lockout_window_seconds <= 0)
+    return Error{"config", "auth limits must be positive"};
+
+  c.sms.driver = t["sms"]["driver"].value_or(c.sms.driver);
+  c.sms.outbox_dir = resolve(base, t["sms"]["outbox_dir"].value_or(std::string("data/sms-outbox")));
+  c.sms.url = t["sms"]["url"].value_or(std::string());
+  c.sms.username = t["sms"]["username"].value_or(std::string());
+  c.sms.password = t["sms"]["password"].value_or(std::string());
+  c.sms.bearer_token = t["sms"]["bearer_token"].value_or(std::string());
+  c.sms.timeout_ms = t["sms"]["timeout_ms"].value_or(c.sms.timeout_ms);
+  c.sms.code_ttl_seconds = t["sms"]["code_ttl_seconds"].value_or(c.sms.code_ttl_seconds);
+  c.sms.max_attempts = t["sms"]["max_attempts"].value_or(c.sms.max_attempts);
+  c.sms.resend_interval_seconds =
+      t["sms"]["resend_interval_seconds"].value_or(c.sms.resend_interval_seconds);
+  if (c.mode == "production" && c.sms.driver == "outbox")
+    return Error{"config", "sms.driver \"outbox\" exposes codes in a folder: not in production"};
+  if (c.sms.code_ttl_seconds <= 0 || c.sms.max_attempts <= 0 || c.sms.resend_interval_seconds < 0)
+    return Error{"config", "sms limits must be positive"};
+
+  c.webauthn_rp_id = t["webauthn"]["rp_id"].value_or(c.webauthn_rp_id);
+  c.webauthn_require_uv = t["webauthn"]["require_user_verification"].value_or(true);
+  if (auto* arr = t["webauthn"]["origins"].as_array())
+    for (auto& v : *arr)
+      if (auto s = v.value<std::string>()) c.webauthn_origins.push_back(*s);
+  if (c.webauthn_origins.empty()) {
+    auto hp = split_host_port(c.listen);
+    c.webauthn_origins.push_back("https://" + c.webauthn_rp_id + ":" + std::to_string(hp->second));
+  }
+
   c.simulator_listen = t["sources"]["simulator_listen"].value_or(c.simulator_listen);
   if (Status s =
           read_source(t["sources"]["default"].as_table(), "sources.default", c.default_source);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/sms.h"
 #include "core/result.h"
 #include "sources/connector.h"
 #include "store/store.h"
@@ -42,8 +43,21 @@ struct Config {
   // Open (unanswered, unexpired) challenges one client address may hold; a flood from one
   // address cannot lock everybody out. Behind a reverse proxy, raise it.
   int max_open_challenges_per_client = 32;
-  int session_ttl_seconds = 12 * 3600;  // re-entry at least every 12 hours (CJIS default)
-  int max_clock_skew_seconds = 300;     // replay window: signed_at within ± this of now
+  int session_ttl_seconds = 12 * 3600;   // re-entry at least every 12 hours (CJIS default)
+  int max_clock_skew_seconds = 300;      // replay window: signed_at within ± this of now
+  int session_idle_seconds = 30 * 60;    // a session unused this long is locked (CJIS)
+  int lockout_threshold = 5;             // failed second-factor attempts …
+  int lockout_window_seconds = 15 * 60;  // … within this window lock the account for the window
+  bool sms_enabled = true;               // SMS is the weaker factor: can be switched off …
+  std::vector<std::string> sms_disabled_bodies;  // … globally or for these body BINs
+
+  // [sms]
+  auth::SmsConfig sms;
+
+  // [webauthn]
+  std::string webauthn_rp_id = "localhost";
+  std::vector<std::string> webauthn_origins;  // default: https://localhost:<port of listen>
+  bool webauthn_require_uv = true;            // biometrics: user verification required
 
   // [sources]
   std::string simulator_listen = "127.0.0.1:8470";

@@ -1,4 +1,8 @@
+#include <chrono>
 #include <iostream>
+#include <thread>
+
+#include "core/time.h"
 
 #include "cli/commands.h"
 #include "client/client.h"
@@ -8,7 +12,8 @@ namespace aaj::cli {
 int client_request(const std::string& server, const std::string& ca, const std::string& auth_store,
                    const std::string& sign_store, const std::string& password,
                    const std::string& resource, const std::string& ground_json,
-                   const std::string& subject_json, const std::string& purpose) {
+                   const std::string& subject_json, const std::string& purpose,
+                   const std::string& sms_outbox) {
   auto ground = nlohmann::json::parse(ground_json, nullptr, false);
   auto subject = nlohmann::json::parse(subject_json, nullptr, false);
   if (ground.is_discarded() || subject.is_discarded()) {
@@ -23,7 +28,23 @@ int client_request(const std::string& server, const std::string& ca, const std::
     return 2;
   }
   client::ApiClient api(server, ca);
-  auto token = client::enter(api, **auth);
+  int64_t since = time::to_micros(time::now());
+  client::CodeSource code = [&]() -> Result<std::string> {
+    if (!sms_outbox.empty()) {
+      // Development installations: the code is a file in the SMS outbox folder.
+      for (int i = 0; i < 50; ++i) {
+        auto c = client::read_outbox_code(sms_outbox, "", since);
+        if (c) return c;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      return Error{"no_code", "no SMS code appeared in " + sms_outbox};
+    }
+    std::cerr << "SMS code: ";
+    std::string typed;
+    if (!std::getline(std::cin, typed)) return Error{"no_code", "no code typed"};
+    return typed;
+  };
+  auto token = client::enter_fully(api, **auth, **sign, code);
   if (!token) {
     std::cerr << nlohmann::json{{"stage", "entry"},
                                 {"error", token.error().code},

@@ -138,7 +138,8 @@ void Commands::attach(CLI::App& app) {
 
   auto* client = app.add_subcommand("client", "A signing client for trying the API by hand");
   client->require_subcommand(1);
-  auto* cr = client->add_subcommand("request", "Enter with EDS, then send one signed request");
+  auto* cr = client->add_subcommand(
+      "request", "Enter (EDS + SMS code, agreement if due), then send one signed request");
   cr->add_option("--server", server_, "https://HOST:PORT")->required();
   cr->add_option("--ca", ca_, "CA certificate that issued the server's TLS certificate")
       ->required();
@@ -151,9 +152,11 @@ void Commands::attach(CLI::App& app) {
       ->required();
   cr->add_option("--subject", subject_json_, "JSON, e.g. '{\"iin\":\"…\"}'")->required();
   cr->add_option("--purpose", purpose_)->required();
+  cr->add_option("--sms-outbox", sms_outbox_,
+                 "Development: read the SMS code from this outbox folder instead of asking");
   cr->callback([this] {
     code_ = client_request(server_, ca_, auth_store_, sign_store_, password_, resource_,
-                           ground_json_, subject_json_, purpose_);
+                           ground_json_, subject_json_, purpose_, sms_outbox_);
   });
 }
 

@@ -25,7 +25,7 @@ class Commands {
   std::vector<std::string> trust_, crls_;
   // client
   std::string server_, ca_, auth_store_, sign_store_, password_, ground_json_, subject_json_,
-      purpose_;
+      purpose_, sms_outbox_;
   bool force_ = false;
 };
 
@@ -38,6 +38,7 @@ int demo_revoke(const std::string& dir, const std::string& serial);
 int client_request(const std::string& server, const std::string& ca, const std::string& auth_store,
                    const std::string& sign_store, const std::string& password,
                    const std::string& resource, const std::string& ground_json,
-                   const std::string& subject_json, const std::string& purpose);
+                   const std::string& subject_json, const std::string& purpose,
+                   const std::string& sms_outbox);
 
 }  // namespace aaj::cli

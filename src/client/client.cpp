@@ -2,6 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
+#include <cctype>
+#include <fstream>
 #include <mutex>
 
 #include "auth/challenges.h"
@@ -129,6 +132,81 @@ Result<std::string> enter(ApiClient& api, const Signer& auth_key) {
   std::string token = text_of(e->body, "token");
   if (token.empty()) return Error{"protocol", "entry answered without a token"};
   return token;
+}
+
+Result<std::string> read_outbox_code(const std::filesystem::path& outbox, const std::string& phone,
+                                     int64_t since_micros) {
+  std::string best_name, best_code;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(outbox, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.empty() || name[0] == '.' || e.path().extension() != ".json") continue;
+    if (std::stoll(name.substr(0, name.find('-'))) < since_micros) continue;
+    std::ifstream in(e.path());
+    auto m = nlohmann::json::parse(in, nullptr, false);
+    if (!m.is_object() || (!phone.empty() && text_of(m, "to") != phone)) continue;
+    std::string t = text_of(m, "text");
+    // The code is the first run of six digits in the message.
+    for (size_t i = 0; i + 6 <= t.size(); ++i) {
+      bool six = true;
+      for (size_t k = 0; k < 6 && six; ++k)
+        six = std::isdigit(static_cast<unsigned char>(t[i + k]));
+      if (six && (i + 6 == t.size() || !std::isdigit(static_cast<unsigned char>(t[i + 6])))) {
+        if (name > best_name) best_name = name, best_code = t.substr(i, 6);
+        break;
+      }
+    }
+  }
+  if (best_code.empty()) return Error{"no_code", "no SMS code in " + outbox.string()};
+  return best_code;
+}
+
+Result<nlohmann::json> complete_sms(ApiClient& api, const std::string& token,
+                                    const CodeSource& code) {
+  auto sent = api.post("/api/v1/auth/sms/send", "{}", token);
+  if (!sent) return sent.error();
+  if (sent->status != 200) return server_error(*sent);
+  auto c = code();
+  if (!c) return c.error();
+  auto v = api.post("/api/v1/auth/sms/verify", nlohmann::json{{"code", *c}}.dump(), token);
+  if (!v) return v.error();
+  if (v->status != 200) return server_error(*v);
+  return v->body;
+}
+
+Result<nlohmann::json> sign_agreement(ApiClient& api, const std::string& token,
+                                      const Signer& sign_key) {
+  auto me = api.get("/api/v1/me", token);
+  if (!me) return me.error();
+  if (me->status != 200) return server_error(*me);
+  auto a = api.get("/api/v1/agreement", token);
+  if (!a) return a.error();
+  if (a->status != 200) return server_error(*a);
+  nlohmann::json doc = {{"agreement", text_of(a->body, "version")},
+                        {"text_sha256", text_of(a->body, "text_sha256")},
+                        {"iin", text_of(me->body, "iin")},
+                        {"signed_at", time::format_astana(time::now())}};
+  auto cms = sign_key.sign(doc.dump());
+  if (!cms) return cms.error();
+  auto r = api.post("/api/v1/agreement", nlohmann::json{{"cms", pki::base64_encode(*cms)}}.dump(),
+                    token);
+  if (!r) return r.error();
+  if (r->status != 200) return server_error(*r);
+  return r->body;
+}
+
+Result<std::string> enter_fully(ApiClient& api, const Signer& auth_key, const Signer& sign_key,
+                                const CodeSource& code) {
+  auto token = enter(api, auth_key);
+  if (!token) return token.error();
+  auto sms = complete_sms(api, *token, code);
+  if (!sms) return sms.error();
+  const auto& next = (*sms)["next"];
+  if (next.is_array() && std::find(next.begin(), next.end(), "agreement") != next.end()) {
+    auto a = sign_agreement(api, *token, sign_key);
+    if (!a) return a.error();
+  }
+  return *token;
 }
 
 nlohmann::json make_document(const std::string& resource, const nlohmann::json& ground,

@@ -3,6 +3,7 @@
 // it is how a departmental system would talk to aaj.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -52,6 +53,30 @@ class Signer {
 // challenge → CMS over the nonce with the authentication key → session token.
 // Errors: "transport", or the server's error code (e.g. "user_blocked") with its detail.
 Result<std::string> enter(ApiClient& api, const Signer& auth_key);
+
+// Where the second factor's SMS code comes from: a person typing it, or (development only) the
+// SMS outbox folder of the installation.
+using CodeSource = std::function<Result<std::string>()>;
+
+// The newest code sent to `phone` (any phone when empty) in an outbox folder written by the
+// "outbox" SMS gateway, not older than `since_micros`. Errors: "no_code". Development and tests.
+Result<std::string> read_outbox_code(const std::filesystem::path& outbox, const std::string& phone,
+                                     int64_t since_micros);
+
+// POST /auth/sms/send, then the code from `code`, then /auth/sms/verify. Returns the server's
+// answer ({"status":"entered","next":[…]}). Errors: the server's code.
+Result<nlohmann::json> complete_sms(ApiClient& api, const std::string& token,
+                                    const CodeSource& code);
+
+// Fetches the current agreement, signs {"agreement","text_sha256","iin","signed_at"} with the
+// signing key and posts it. Errors: the server's code.
+Result<nlohmann::json> sign_agreement(ApiClient& api, const std::string& token,
+                                      const Signer& sign_key);
+
+// The whole entry: EDS with the authentication key, the SMS factor, and the agreement if it is
+// still to be signed. Returns a token that can send requests.
+Result<std::string> enter_fully(ApiClient& api, const Signer& auth_key, const Signer& sign_key,
+                                const CodeSource& code);
 
 // A request document with a fresh random nonce and signed_at = now (Astana time with offset).
 nlohmann::json make_document(const std::string& resource, const nlohmann::json& ground,

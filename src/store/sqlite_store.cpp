@@ -10,7 +10,7 @@
 namespace aaj::store {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS bodies (
@@ -31,9 +31,39 @@ CREATE TABLE IF NOT EXISTS sessions (
   iin TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL,
-  revoked INTEGER NOT NULL DEFAULT 0
+  revoked INTEGER NOT NULL DEFAULT 0,
+  stage TEXT NOT NULL DEFAULT 'full' CHECK (stage IN ('first_factor', 'full')),
+  last_seen INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sessions_by_iin ON sessions(iin);
+CREATE TABLE IF NOT EXISTS agreements (
+  iin TEXT NOT NULL,
+  version TEXT NOT NULL,
+  text_sha256 TEXT NOT NULL,
+  cms TEXT NOT NULL,
+  signed_at INTEGER NOT NULL,
+  PRIMARY KEY (iin, version)
+);
+CREATE TABLE IF NOT EXISTS webauthn_credentials (
+  id TEXT PRIMARY KEY,
+  iin TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  alg INTEGER NOT NULL,
+  sign_count INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS credentials_by_iin ON webauthn_credentials(iin);
+CREATE TABLE IF NOT EXISTS auth_failures (
+  iin TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS auth_failures_by_iin ON auth_failures(iin, at);
+)SQL";
+
+// Upgrades of older databases, by PRAGMA user_version.
+const char* kMigrateV1 = R"SQL(
+ALTER TABLE sessions ADD COLUMN stage TEXT NOT NULL DEFAULT 'full';
+ALTER TABLE sessions ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
 )SQL";
 
 Error db_error(sqlite3* db, const std::string& what) {
@@ -77,6 +107,17 @@ class SqliteStore final : public Store {
     if (!c) return c.error();
     sqlite3* db = *c;
     char* err = nullptr;
+    int version = 0;
+    {
+      Stmt v(db, "PRAGMA user_version");
+      if (v.ok() && v.step() == SQLITE_ROW) version = static_cast<int>(v.col_int(0));
+    }
+    if (version == 1 && sqlite3_exec(db, kMigrateV1, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "migration";
+      sqlite3_free(err);
+      sqlite3_close(db);
+      return Error{"store_unavailable", "migration to v2: " + m};
+    }
     if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string m = err ? err : "schema";
       sqlite3_free(err);
@@ -191,14 +232,16 @@ class SqliteStore final : public Store {
   Status add_session(const Session& se) override {
     return with_db([&](sqlite3* db) -> Status {
       Stmt st(db,
-              "INSERT INTO sessions(token_hash,iin,created_at,expires_at,revoked) "
-              "VALUES(?,?,?,?,?)");
+              "INSERT INTO sessions(token_hash,iin,created_at,expires_at,revoked,stage,last_seen) "
+              "VALUES(?,?,?,?,?,?,?)");
       if (!st.ok()) return db_error(db, "prepare");
       st.text(1, se.token_hash);
       st.text(2, se.iin);
       st.integer(3, time::to_micros(se.created_at));
       st.integer(4, time::to_micros(se.expires_at));
       st.integer(5, se.revoked ? 1 : 0);
+      st.text(6, se.stage);
+      st.integer(7, time::to_micros(se.last_seen));
       if (st.step() != SQLITE_DONE) return db_error(db, "insert session");
       return {};
     });
@@ -208,14 +251,13 @@ class SqliteStore final : public Store {
     std::optional<Session> out;
     Status s = with_db([&](sqlite3* db) -> Status {
       Stmt st(db,
-              "SELECT token_hash,iin,created_at,expires_at,revoked FROM sessions "
+              "SELECT token_hash,iin,created_at,expires_at,revoked,stage,last_seen FROM sessions "
               "WHERE token_hash=?");
       if (!st.ok()) return db_error(db, "prepare");
       st.text(1, token_hash);
       int rc = st.step();
       if (rc == SQLITE_ROW) {
-        out = Session{st.col_text(0), st.col_text(1), time::from_micros(st.col_int(2)),
-                      time::from_micros(st.col_int(3)), st.col_int(4) != 0};
+        out = row_session(st);
       } else if (rc != SQLITE_DONE) {
         return db_error(db, "select session");
       }
@@ -232,8 +274,173 @@ class SqliteStore final : public Store {
     return exec_one("UPDATE sessions SET revoked=1 WHERE iin=?", iin);
   }
 
+  Status set_session_stage(std::string_view token_hash, std::string_view stage) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, "UPDATE sessions SET stage=? WHERE token_hash=? AND revoked=0");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, stage);
+      st.text(2, token_hash);
+      if (st.step() != SQLITE_DONE) return db_error(db, "update session");
+      if (sqlite3_changes(db) == 0) return Error{"unauthenticated", "no such live session"};
+      return {};
+    });
+  }
+
+  Status touch_session(std::string_view token_hash, time::Instant last_seen) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, "UPDATE sessions SET last_seen=? WHERE token_hash=?");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.integer(1, time::to_micros(last_seen));
+      st.text(2, token_hash);
+      if (st.step() != SQLITE_DONE) return db_error(db, "touch session");
+      return {};
+    });
+  }
+
+  Result<std::vector<Session>> sessions_of(std::string_view iin) override {
+    std::vector<Session> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "SELECT token_hash,iin,created_at,expires_at,revoked,stage,last_seen FROM sessions "
+              "WHERE iin=? ORDER BY created_at");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, iin);
+      int rc;
+      while ((rc = st.step()) == SQLITE_ROW) out.push_back(row_session(st));
+      if (rc != SQLITE_DONE) return db_error(db, "list sessions");
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
+  }
+
+  Status add_agreement(const Agreement& a) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "INSERT INTO agreements(iin,version,text_sha256,cms,signed_at) VALUES(?,?,?,?,?)");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, a.iin);
+      st.text(2, a.version);
+      st.text(3, a.text_sha256);
+      st.text(4, a.cms_base64);
+      st.integer(5, time::to_micros(a.signed_at));
+      int rc = st.step();
+      if (rc == SQLITE_CONSTRAINT) return Error{"agreement_exists", a.iin + " " + a.version};
+      if (rc != SQLITE_DONE) return db_error(db, "insert agreement");
+      return {};
+    });
+  }
+
+  Result<std::optional<Agreement>> find_agreement(std::string_view iin,
+                                                  std::string_view version) override {
+    std::optional<Agreement> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "SELECT iin,version,text_sha256,cms,signed_at FROM agreements "
+              "WHERE iin=? AND version=?");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, iin);
+      st.text(2, version);
+      int rc = st.step();
+      if (rc == SQLITE_ROW)
+        out = Agreement{st.col_text(0), st.col_text(1), st.col_text(2), st.col_text(3),
+                        time::from_micros(st.col_int(4))};
+      else if (rc != SQLITE_DONE)
+        return db_error(db, "select agreement");
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
+  }
+
+  Status add_credential(const WebAuthnCredential& c) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "INSERT INTO webauthn_credentials(id,iin,public_key,alg,sign_count,created_at) "
+              "VALUES(?,?,?,?,?,?)");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, c.id);
+      st.text(2, c.iin);
+      st.text(3, c.public_key_der);
+      st.integer(4, c.alg);
+      st.integer(5, c.sign_count);
+      st.integer(6, time::to_micros(c.created_at));
+      int rc = st.step();
+      if (rc == SQLITE_CONSTRAINT) return Error{"credential_exists", c.id};
+      if (rc != SQLITE_DONE) return db_error(db, "insert credential");
+      return {};
+    });
+  }
+
+  Result<std::vector<WebAuthnCredential>> credentials_of(std::string_view iin) override {
+    std::vector<WebAuthnCredential> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "SELECT id,iin,public_key,alg,sign_count,created_at FROM webauthn_credentials "
+              "WHERE iin=? ORDER BY created_at");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, iin);
+      int rc;
+      while ((rc = st.step()) == SQLITE_ROW)
+        out.push_back({st.col_text(0), st.col_text(1), st.col_text(2),
+                       static_cast<int>(st.col_int(3)), st.col_int(4),
+                       time::from_micros(st.col_int(5))});
+      if (rc != SQLITE_DONE) return db_error(db, "list credentials");
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
+  }
+
+  Status set_sign_count(std::string_view credential_id, int64_t sign_count) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, "UPDATE webauthn_credentials SET sign_count=? WHERE id=?");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.integer(1, sign_count);
+      st.text(2, credential_id);
+      if (st.step() != SQLITE_DONE) return db_error(db, "update credential");
+      return {};
+    });
+  }
+
+  Status record_auth_failure(std::string_view iin, time::Instant at) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, "INSERT INTO auth_failures(iin,at) VALUES(?,?)");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, iin);
+      st.integer(2, time::to_micros(at));
+      if (st.step() != SQLITE_DONE) return db_error(db, "insert failure");
+      return {};
+    });
+  }
+
+  Result<int> count_auth_failures(std::string_view iin, time::Instant since) override {
+    int n = 0;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, "SELECT count(*) FROM auth_failures WHERE iin=? AND at>=?");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, iin);
+      st.integer(2, time::to_micros(since));
+      if (st.step() != SQLITE_ROW) return db_error(db, "count failures");
+      n = static_cast<int>(st.col_int(0));
+      return {};
+    });
+    if (!s) return s.error();
+    return n;
+  }
+
  private:
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
+
+  static Session row_session(Stmt& st) {
+    return Session{st.col_text(0),
+                   st.col_text(1),
+                   time::from_micros(st.col_int(2)),
+                   time::from_micros(st.col_int(3)),
+                   st.col_int(4) != 0,
+                   st.col_text(5),
+                   time::from_micros(st.col_int(6))};
+  }
 
   static User row_user(Stmt& st) {
     return User{st.col_text(0),

@@ -35,8 +35,30 @@ struct Session {
   std::string token_hash;  // hex SHA-256 of the bearer token; the token itself is never stored
   std::string iin;
   time::Instant created_at{};
-  time::Instant expires_at{};
+  time::Instant expires_at{};  // absolute limit (re-entry at least every 12 h by default)
   bool revoked = false;
+  // "first_factor": EDS done, second factor pending; "full": both factors done.
+  std::string stage = "full";
+  time::Instant last_seen{};  // for the idle limit; updated coarsely (not on every call)
+};
+
+// The signed Agreement on terms of use (Appendix 6 of Rules No. 21), one per user and version.
+struct Agreement {
+  std::string iin;
+  std::string version;
+  std::string text_sha256;  // hex SHA-256 of the agreement text the user signed
+  std::string cms_base64;   // the signature itself, kept as evidence
+  time::Instant signed_at{};
+};
+
+// A WebAuthn credential (a platform authenticator: fingerprint / Face ID).
+struct WebAuthnCredential {
+  std::string id;  // base64url of the credential id
+  std::string iin;
+  std::string public_key_der;  // base64 of the SubjectPublicKeyInfo
+  int alg = -7;                // COSE algorithm
+  int64_t sign_count = 0;
+  time::Instant created_at{};
 };
 
 struct StoreConfig {
@@ -69,6 +91,26 @@ class Store {
   // Revokes one session (logout) or all of a user's sessions (block).
   virtual Status revoke_session(std::string_view token_hash) = 0;
   virtual Status revoke_sessions_of(std::string_view iin) = 0;
+  // Moves a session to `stage` ("full" after the second factor). Error "unauthenticated" when
+  // the session is unknown or revoked.
+  virtual Status set_session_stage(std::string_view token_hash, std::string_view stage) = 0;
+  virtual Status touch_session(std::string_view token_hash, time::Instant last_seen) = 0;
+  virtual Result<std::vector<Session>> sessions_of(std::string_view iin) = 0;
+
+  // Error "agreement_exists" when this user already signed this version.
+  virtual Status add_agreement(const Agreement& a) = 0;
+  virtual Result<std::optional<Agreement>> find_agreement(std::string_view iin,
+                                                          std::string_view version) = 0;
+
+  // Error "credential_exists" when the id is registered already (to anyone).
+  virtual Status add_credential(const WebAuthnCredential& c) = 0;
+  virtual Result<std::vector<WebAuthnCredential>> credentials_of(std::string_view iin) = 0;
+  // Stores the counter of the last accepted assertion.
+  virtual Status set_sign_count(std::string_view credential_id, int64_t sign_count) = 0;
+
+  // Failed second-factor attempts, for the lockout (CJIS: 5 within 15 minutes).
+  virtual Status record_auth_failure(std::string_view iin, time::Instant at) = 0;
+  virtual Result<int> count_auth_failures(std::string_view iin, time::Instant since) = 0;
 };
 
 using StoreFactory = std::function<Result<std::unique_ptr<Store>>(const StoreConfig&)>;

@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include "core/time.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -149,6 +151,15 @@ Installation::~Installation() {
   }
 }
 
+void Installation::set_config(const std::string& key, const std::string& value) {
+  std::string text = slurp(config());
+  size_t p = text.find("\n" + key + " = ");
+  if (p == std::string::npos) throw std::runtime_error("no config key " + key);
+  size_t e = text.find('\n', p + 1);
+  text.replace(p + 1, e - p - 1, key + " = " + value);
+  std::ofstream(config(), std::ios::trunc) << text;
+}
+
 void Installation::start() {
   sim_ = std::make_unique<Process>(
       std::vector<std::string>{AAJ_BINARY, "sourcesim", "--config", config().string()},
@@ -199,9 +210,22 @@ std::shared_ptr<client::Signer> Installation::sign_key(const nlohmann::json& u) 
 }
 
 std::string Installation::enter(client::ApiClient& api, const nlohmann::json& u) const {
-  auto t = client::enter(api, *auth_key(u));
+  auto t = client::enter_fully(api, *auth_key(u), *sign_key(u), sms_code_for(u["phone"]));
   if (!t) throw std::runtime_error("entry failed: " + t.error().code + " " + t.error().detail);
   return *t;
+}
+
+client::CodeSource Installation::sms_code_for(const std::string& phone) const {
+  int64_t since = time::to_micros(time::now());
+  fs::path outbox = dir_ / "data/sms-outbox";
+  return [outbox, phone, since]() -> Result<std::string> {
+    for (int i = 0; i < 50; ++i) {
+      auto c = client::read_outbox_code(outbox, phone, since);
+      if (c) return c;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return Error{"no_code", "no SMS code for " + phone};
+  };
 }
 
 void Installation::set_source_mode(const std::string& resource, const std::string& mode,

@@ -46,6 +46,8 @@ class Installation {
   explicit Installation(const std::string& config_patch = "");
   ~Installation();
 
+  // Replaces the value of the first `key = …` line of aaj.toml (before start()).
+  void set_config(const std::string& key, const std::string& value);
   void start();  // starts sourcesim and serve, waits for both to answer
   void stop();
 
@@ -64,8 +66,10 @@ class Installation {
   }
   std::shared_ptr<client::Signer> auth_key(const nlohmann::json& u) const;
   std::shared_ptr<client::Signer> sign_key(const nlohmann::json& u) const;
-  // Enters as the user; fails the test on error.
+  // Enters as the user: EDS, the SMS code from the outbox, the agreement if due. Throws on error.
   std::string enter(client::ApiClient& api, const nlohmann::json& u) const;
+  // Reads the SMS code sent to `phone` after this call from the installation's outbox.
+  client::CodeSource sms_code_for(const std::string& phone) const;
 
   // Tells the simulator how a resource behaves: "normal", "slow" (delay_ms), "fail", "down".
   void set_source_mode(const std::string& resource, const std::string& mode, int delay_ms = 0);

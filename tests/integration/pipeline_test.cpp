@@ -487,6 +487,26 @@ TEST_F(Pipeline, OpensslIssuedAndSignedRequestIsAnswered) {
   ASSERT_TRUE(e.ok());
   ASSERT_EQ(e->status, 200) << e->raw;
   std::string token = e->body["token"];
+  EXPECT_EQ(e->body["next"], json::array({"sms", "agreement"}));
+  // Second factor: the SMS code from the development outbox.
+  auto sms = aaj::client::complete_sms(*api, token, inst->sms_code_for("+77011234567"));
+  ASSERT_TRUE(sms.ok()) << sms.error().code;
+  // The agreement on terms of use, signed with plain openssl too.
+  auto agreement = api->get("/api/v1/agreement", token);
+  ASSERT_TRUE(agreement.ok());
+  json to_sign = {{"agreement", agreement->body["version"]},
+                  {"text_sha256", agreement->body["text_sha256"]},
+                  {"iin", iin},
+                  {"signed_at", aaj::time::format_astana(aaj::time::now())}};
+  std::ofstream(d / "agreement.json", std::ios::binary) << to_sign.dump();
+  sh("openssl cms -sign -nodetach -binary -outform DER -in agreement.json -signer user.pem "
+     "-inkey user.key -out agreement.der");
+  std::ifstream gin(d / "agreement.der", std::ios::binary);
+  std::string agreement_der((std::istreambuf_iterator<char>(gin)), {});
+  auto signed_ = api->post("/api/v1/agreement",
+                           json{{"cms", aaj::pki::base64_encode(agreement_der)}}.dump(), token);
+  ASSERT_TRUE(signed_.ok());
+  ASSERT_EQ(signed_->status, 200) << signed_->raw;
 
   json doc = standard_document();
   std::ofstream(d / "doc.json", std::ios::binary) << doc.dump();

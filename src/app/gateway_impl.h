@@ -1,0 +1,144 @@
+// Internal to src/app: the gateway's implementation, split by concern across gateway.cpp
+// (routing, the request pipeline) and entry.cpp (EDS, second factors, sessions, agreement).
+#pragma once
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "app/config.h"
+#include "app/gateway.h"
+#include "app/replay_guard.h"
+#include "auth/challenges.h"
+#include "auth/sms.h"
+#include "journal/journal.h"
+#include "pki/cms.h"
+#include "pki/crl.h"
+#include "pki/trust.h"
+#include "policy/policy.h"
+#include "sources/connector.h"
+#include "store/store.h"
+
+namespace aaj::app::detail {
+
+using nlohmann::json;
+
+// HTTP status of each error code the API can answer with.
+int status_of(const std::string& code);
+http::Response json_response(int status, const json& j);
+http::Response error_response(const std::string& code, const std::string& request_id,
+                              const std::string& detail);
+std::string uuid_v4();
+// True when j holds a floating-point number anywhere (the event log takes integers only).
+bool has_float(const json& j);
+// The CMS verifier's reasons that describe an unreadable container map to malformed_cms.
+std::string cms_code(const std::string& reason);
+json signer_json(const pki::CertInfo& c);
+// "ip:port" → "ip" (IPv6 addresses keep their colons).
+std::string client_address(const std::string& remote);
+bool has_explicit_offset(const std::string& s);
+
+// What one data request accumulated on its way; becomes its event-log record.
+struct Trace {
+  std::string request_id;
+  std::string remote;
+  json user;
+  json signer;
+  std::string cms_sha256;
+  std::string cms_base64;  // the signed request itself, kept as evidence
+  json document;
+  json policy;
+  std::string answer_sha256;
+};
+
+// The signed-in caller of an authenticated endpoint.
+struct Caller {
+  store::User user;
+  store::Session session;
+};
+
+class GatewayImpl final : public Gateway {
+ public:
+  explicit GatewayImpl(const Config& cfg)
+      : cfg_(cfg),
+        challenges_(std::chrono::seconds(cfg.challenge_ttl_seconds), 100000,
+                    static_cast<size_t>(cfg.max_open_challenges_per_client)),
+        replay_(std::chrono::seconds(cfg.max_clock_skew_seconds)) {}
+
+  Status init();
+  http::Response handle(const http::Request& req) override;
+
+ private:
+  http::Response route(const http::Request& req);
+
+  // 200 "ok" when requests can be served; 503 "degraded" naming what would make every request
+  // fail closed (today: a trust anchor without a fresh CRL).
+  http::Response health(const http::Request&);
+
+  // Whatever goes wrong inside, the outcome is logged before it is answered.
+  http::Response data_request(const http::Request& req);
+
+  http::Response process_request(const http::Request& req, Trace& tr);
+
+  json record_of(const Trace& tr, const std::string& outcome, const std::string& code, int status);
+
+  // A refusal or failure: logged, then answered.
+  http::Response finish(const Trace& tr, const Error& e);
+
+  // An answer: logged durably, then released.
+  http::Response deliver(const Trace& tr, json answer);
+
+  // Every accepted document is in the log, so nonces of the last window survive a restart.
+  Status refill_replay_guard();
+
+  http::Response challenge(const http::Request& req);
+
+  http::Response enter_with_eds(const http::Request& req);
+
+  http::Response process_entry(const http::Request& req, json& rec);
+
+  // The caller behind the bearer token (see entry.cpp). needs_full: both factors done.
+  Result<Caller> authenticate(const http::Request& req, time::Instant now, bool needs_full);
+
+  // Ends the session behind the bearer token; logged. 401 for an unknown or ended session.
+  http::Response logout(const http::Request& req);
+
+  http::Response me(const http::Request& req);
+
+  // ---- entry: second factors and the agreement (entry.cpp) ----
+  Status init_entry();
+  // The steps this session still has to take: "webauthn"/"sms" (alternatives) and "agreement".
+  json next_steps(const store::User& u, const store::Session& s);
+  Result<bool> agreement_signed(const std::string& iin);
+  // Error "locked_out" when the user has too many recent second-factor failures.
+  Status check_lockout(const std::string& iin, time::Instant now);
+  void record_failure(const std::string& iin, time::Instant now);
+  bool sms_allowed(const store::User& u) const;
+  // Upgrades the session to "full" after a second factor; logs; answers with the next steps.
+  http::Response second_factor_done(const Caller& c, const std::string& method, const json& detail);
+  http::Response sms_send(const http::Request& req);
+  http::Response sms_verify(const http::Request& req);
+  http::Response agreement_text(const http::Request& req);
+  http::Response agreement_sign(const http::Request& req);
+  http::Response sessions(const http::Request& req);
+  http::Response end_session(const http::Request& req);
+  http::Response second_factor_failed(const Caller& c, const std::string& method, const Error& e);
+  Result<Caller> pending_caller(const http::Request& req, time::Instant now);
+
+  Config cfg_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<journal::Journal> journal_;
+  std::shared_ptr<const pki::TrustStore> trust_;
+  std::shared_ptr<pki::CrlStore> crls_;
+  std::unique_ptr<pki::CmsVerifier> verifier_;
+  std::shared_ptr<const policy::Engine> policy_;
+  std::shared_ptr<sources::SourceRouter> router_;
+  auth::ChallengeTable challenges_;
+  ReplayGuard replay_;
+  std::shared_ptr<auth::SmsGateway> sms_gateway_;
+  std::unique_ptr<auth::SmsCodes> sms_codes_;
+  json agreement_;                // the agreement file (version, title, clauses)
+  std::string agreement_sha256_;  // of the canonical {"clauses","title","version"}
+};
+
+}  // namespace aaj::app::detail
