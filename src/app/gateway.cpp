@@ -196,6 +196,10 @@ http::Response GatewayImpl::route(const http::Request& req) {
       {"POST", "/api/v1/agreement", &GatewayImpl::agreement_sign},
       {"GET", "/api/v1/sessions", &GatewayImpl::sessions},
       {"POST", "/api/v1/sessions/end", &GatewayImpl::end_session},
+      {"POST", "/api/v1/webauthn/register/options", &GatewayImpl::webauthn_register_options},
+      {"POST", "/api/v1/webauthn/register", &GatewayImpl::webauthn_register},
+      {"POST", "/api/v1/auth/webauthn/options", &GatewayImpl::webauthn_options},
+      {"POST", "/api/v1/auth/webauthn/verify", &GatewayImpl::webauthn_verify},
   };
   bool path_known = false;
   for (const auto& r : routes) {

@@ -3,14 +3,18 @@
 #pragma once
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "app/config.h"
 #include "app/gateway.h"
 #include "app/replay_guard.h"
 #include "auth/challenges.h"
 #include "auth/sms.h"
+#include "auth/webauthn.h"
 #include "journal/journal.h"
 #include "pki/cms.h"
 #include "pki/crl.h"
@@ -122,6 +126,15 @@ class GatewayImpl final : public Gateway {
   http::Response agreement_sign(const http::Request& req);
   http::Response sessions(const http::Request& req);
   http::Response end_session(const http::Request& req);
+
+  // ---- WebAuthn (webauthn_routes.cpp) ----
+  auth::webauthn::RelyingParty relying_party() const;
+  std::string new_webauthn_challenge(const std::string& session, time::Instant now);
+  std::optional<std::string> take_webauthn_challenge(const std::string& session, time::Instant now);
+  http::Response webauthn_register_options(const http::Request& req);
+  http::Response webauthn_register(const http::Request& req);
+  http::Response webauthn_options(const http::Request& req);
+  http::Response webauthn_verify(const http::Request& req);
   http::Response second_factor_failed(const Caller& c, const std::string& method, const Error& e);
   Result<Caller> pending_caller(const http::Request& req, time::Instant now);
 
@@ -137,6 +150,9 @@ class GatewayImpl final : public Gateway {
   ReplayGuard replay_;
   std::shared_ptr<auth::SmsGateway> sms_gateway_;
   std::unique_ptr<auth::SmsCodes> sms_codes_;
+  std::mutex webauthn_mu_;
+  // session hash -> (challenge, expiry): one outstanding WebAuthn ceremony per session
+  std::unordered_map<std::string, std::pair<std::string, time::Instant>> webauthn_challenges_;
   json agreement_;                // the agreement file (version, title, clauses)
   std::string agreement_sha256_;  // of the canonical {"clauses","title","version"}
 };

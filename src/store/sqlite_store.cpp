@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS webauthn_credentials (
   public_key TEXT NOT NULL,
   alg INTEGER NOT NULL,
   sign_count INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  backup_eligible INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS credentials_by_iin ON webauthn_credentials(iin);
 CREATE TABLE IF NOT EXISTS auth_failures (
@@ -356,8 +357,8 @@ class SqliteStore final : public Store {
   Status add_credential(const WebAuthnCredential& c) override {
     return with_db([&](sqlite3* db) -> Status {
       Stmt st(db,
-              "INSERT INTO webauthn_credentials(id,iin,public_key,alg,sign_count,created_at) "
-              "VALUES(?,?,?,?,?,?)");
+              "INSERT INTO webauthn_credentials(id,iin,public_key,alg,sign_count,created_at,"
+              "backup_eligible) VALUES(?,?,?,?,?,?,?)");
       if (!st.ok()) return db_error(db, "prepare");
       st.text(1, c.id);
       st.text(2, c.iin);
@@ -365,6 +366,7 @@ class SqliteStore final : public Store {
       st.integer(4, c.alg);
       st.integer(5, c.sign_count);
       st.integer(6, time::to_micros(c.created_at));
+      st.integer(7, c.backup_eligible ? 1 : 0);
       int rc = st.step();
       if (rc == SQLITE_CONSTRAINT) return Error{"credential_exists", c.id};
       if (rc != SQLITE_DONE) return db_error(db, "insert credential");
@@ -376,15 +378,15 @@ class SqliteStore final : public Store {
     std::vector<WebAuthnCredential> out;
     Status s = with_db([&](sqlite3* db) -> Status {
       Stmt st(db,
-              "SELECT id,iin,public_key,alg,sign_count,created_at FROM webauthn_credentials "
-              "WHERE iin=? ORDER BY created_at");
+              "SELECT id,iin,public_key,alg,sign_count,created_at,backup_eligible FROM "
+              "webauthn_credentials WHERE iin=? ORDER BY created_at");
       if (!st.ok()) return db_error(db, "prepare");
       st.text(1, iin);
       int rc;
       while ((rc = st.step()) == SQLITE_ROW)
         out.push_back({st.col_text(0), st.col_text(1), st.col_text(2),
                        static_cast<int>(st.col_int(3)), st.col_int(4),
-                       time::from_micros(st.col_int(5))});
+                       time::from_micros(st.col_int(5)), st.col_int(6) != 0});
       if (rc != SQLITE_DONE) return db_error(db, "list credentials");
       return {};
     });
@@ -394,11 +396,15 @@ class SqliteStore final : public Store {
 
   Status set_sign_count(std::string_view credential_id, int64_t sign_count) override {
     return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db, "UPDATE webauthn_credentials SET sign_count=? WHERE id=?");
+      // Conditional, so two logins racing with different counters can never move it backwards.
+      Stmt st(db,
+              "UPDATE webauthn_credentials SET sign_count=?1 WHERE id=?2 AND "
+              "(sign_count < ?1 OR (sign_count = 0 AND ?1 = 0))");
       if (!st.ok()) return db_error(db, "prepare");
       st.integer(1, sign_count);
       st.text(2, credential_id);
       if (st.step() != SQLITE_DONE) return db_error(db, "update credential");
+      if (sqlite3_changes(db) == 0) return Error{"counter_regression", std::string(credential_id)};
       return {};
     });
   }

@@ -59,6 +59,7 @@ struct WebAuthnCredential {
   int alg = -7;                // COSE algorithm
   int64_t sign_count = 0;
   time::Instant created_at{};
+  bool backup_eligible = false;  // a synced passkey (BE flag), fixed for the credential's life
 };
 
 struct StoreConfig {
@@ -105,7 +106,8 @@ class Store {
   // Error "credential_exists" when the id is registered already (to anyone).
   virtual Status add_credential(const WebAuthnCredential& c) = 0;
   virtual Result<std::vector<WebAuthnCredential>> credentials_of(std::string_view iin) = 0;
-  // Stores the counter of the last accepted assertion.
+  // Stores the counter of the last accepted assertion, only if it moves forward (or stays 0 for
+  // authenticators without a counter). Error "counter_regression" otherwise.
   virtual Status set_sign_count(std::string_view credential_id, int64_t sign_count) = 0;
 
   // Failed second-factor attempts, for the lockout (CJIS: 5 within 15 minutes).
