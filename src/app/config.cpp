@@ -105,6 +105,11 @@ Result<Config> load_config(const std::filesystem::path& file) {
   if (c.session_idle_seconds <= 0 || c.lockout_threshold <= 0 || c.lockout_window_seconds <= 0)
     return Error{"config", "auth limits must be positive"};
 
+  c.application_deadline_seconds =
+      t["access"]["application_deadline_seconds"].value_or(c.application_deadline_seconds);
+  if (c.application_deadline_seconds <= 0)
+    return Error{"config", "access.application_deadline_seconds must be positive"};
+
   c.sms.driver = t["sms"]["driver"].value_or(c.sms.driver);
   c.sms.outbox_dir = resolve(base, t["sms"]["outbox_dir"].value_or(std::string("data/sms-outbox")));
   c.sms.url = t["sms"]["url"].value_or(std::string());

@@ -51,6 +51,9 @@ struct Config {
   bool sms_enabled = true;               // SMS is the weaker factor: can be switched off …
   std::vector<std::string> sms_disabled_bodies;  // … globally or for these body BINs
 
+  // [access]
+  int application_deadline_seconds = 24 * 3600;  // the operator decides within one day (R-ACC-2)
+
   // [sms]
   auth::SmsConfig sms;
 

@@ -36,7 +36,7 @@ int status_of(const std::string& code) {
       {"not_found", 404},           {"method_not_allowed", 405}, {"source_error", 502},
       {"source_unavailable", 502},  {"source_timeout", 504},     {"revocation_unavailable", 503},
       {"journal_unavailable", 503}, {"overloaded", 503},         {"store_unavailable", 503},
-      {"internal_error", 500},
+      {"internal_error", 500},      {"already_decided", 409},    {"application_unknown", 404},
   };
   auto it = m.find(code);
   return it == m.end() ? 403 : it->second;  // everything else is a refusal
@@ -196,6 +196,14 @@ http::Response GatewayImpl::route(const http::Request& req) {
       {"POST", "/api/v1/agreement", &GatewayImpl::agreement_sign},
       {"GET", "/api/v1/sessions", &GatewayImpl::sessions},
       {"POST", "/api/v1/sessions/end", &GatewayImpl::end_session},
+      {"POST", "/api/v1/applications", &GatewayImpl::submit_application},
+      {"POST", "/api/v1/applications/status", &GatewayImpl::application_status},
+      {"GET", "/api/v1/operator/applications", &GatewayImpl::operator_queue},
+      {"POST", "/api/v1/operator/applications/register", &GatewayImpl::operator_register},
+      {"POST", "/api/v1/operator/applications/refuse", &GatewayImpl::operator_refuse},
+      {"POST", "/api/v1/operator/users/block", &GatewayImpl::operator_block},
+      {"POST", "/api/v1/operator/users/unblock", &GatewayImpl::operator_unblock},
+      {"POST", "/api/v1/controller/users/block", &GatewayImpl::controller_block},
       {"POST", "/api/v1/webauthn/register/options", &GatewayImpl::webauthn_register_options},
       {"POST", "/api/v1/webauthn/register", &GatewayImpl::webauthn_register},
       {"POST", "/api/v1/auth/webauthn/options", &GatewayImpl::webauthn_options},
@@ -251,6 +259,8 @@ http::Response GatewayImpl::process_request(const http::Request& req, Trace& tr)
   if (!caller) return finish(tr, caller.error());
   const store::User& u = caller->user;
   tr.user = {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}};
+  // Separation of duties: staff accounts without a user type do not request data.
+  if (u.user_type.empty()) return finish(tr, {"not_a_requesting_user", ""});
   auto agreed = agreement_signed(u.iin);  // no request before the signed agreement (R-AUTH-3)
   if (!agreed) return finish(tr, agreed.error());
   if (!*agreed) return finish(tr, {"agreement_required", "sign the agreement on terms of use"});

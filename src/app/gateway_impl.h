@@ -127,6 +127,22 @@ class GatewayImpl final : public Gateway {
   http::Response sessions(const http::Request& req);
   http::Response end_session(const http::Request& req);
 
+  // ---- access lifecycle (access.cpp) ----
+  // A full session holding `role`; *body_bin gets the role's body (controllers' scope).
+  Result<Caller> staff(const http::Request& req, const std::string& role, std::string* body_bin);
+  http::Response submit_application(const http::Request& req);
+  http::Response application_status(const http::Request& req);
+  json application_json(const store::Application& a, time::Instant now) const;
+  Result<store::Application> application_for_decision(const Caller& c, const std::string& id);
+  http::Response operator_queue(const http::Request& req);
+  http::Response operator_register(const http::Request& req);
+  http::Response operator_refuse(const http::Request& req);
+  http::Response set_status_by(const http::Request& req, const std::string& role,
+                               const std::string& status);
+  http::Response operator_block(const http::Request& req);
+  http::Response operator_unblock(const http::Request& req);
+  http::Response controller_block(const http::Request& req);
+
   // ---- WebAuthn (webauthn_routes.cpp) ----
   auth::webauthn::RelyingParty relying_party() const;
   std::string new_webauthn_challenge(const std::string& session, time::Instant now);

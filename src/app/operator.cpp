@@ -76,3 +76,36 @@ Result<nlohmann::json> block_user(const Config& cfg, const std::string& iin,
 }
 
 }  // namespace aaj::app
+
+namespace aaj::app {
+
+Result<nlohmann::json> add_staff(const Config& cfg, const NewUser& p, const std::string& role,
+                                 const std::string& actor) {
+  if (role != "operator" && role != "controller" && role != "prosecutor" && role != "admin")
+    return Error{"invalid_input", "--role must be operator, controller, prosecutor or admin"};
+  if (!ids::parse_iin(p.iin)) return Error{"invalid_input", "--iin is not a valid IIN"};
+  if (!ids::is_valid_bin(p.body_bin))
+    return Error{"invalid_input", "--body-bin is not a valid BIN"};
+  if (Status s = time::load_astana_zone(); !s) return s.error();
+  auto st = store::open_store(cfg.store);
+  if (!st) return st.error();
+  auto existing = (*st)->find_user(p.iin);
+  if (!existing) return existing.error();
+  if (!*existing && (p.full_name.size() < 3 || p.phone.size() != 12))
+    return Error{"invalid_input", "a new staff account needs --name and --phone"};
+  auto j = journal::Journal::open(cfg.journal_dir);
+  if (!j) return j.error();
+  auto w =
+      (*j)->append("staff_role_granted",
+                   {{"actor", actor}, {"iin", p.iin}, {"role", role}, {"body_bin", p.body_bin}});
+  if (!w) return w.error();
+  if (!*existing) {
+    store::User row{p.iin, "", p.body_bin, p.full_name, p.phone, "active", time::now()};
+    if (Status s = (*st)->add_user(row); !s) return s.error();
+  }
+  if (Status s = (*st)->add_staff_role({p.iin, role, p.body_bin}); !s) return s.error();
+  return nlohmann::json{
+      {"iin", p.iin}, {"role", role}, {"body_bin", p.body_bin}, {"logged_at", w->at_astana}};
+}
+
+}  // namespace aaj::app

@@ -35,3 +35,14 @@ Result<nlohmann::json> block_user(const Config& cfg, const std::string& iin,
                                   const std::string& reason, const std::string& actor);
 
 }  // namespace aaj::app
+
+namespace aaj::app {
+
+// Grants a staff role ("operator", "controller" scoped to body_bin, "prosecutor", "admin") to an
+// official, creating their account without a user type if they have none (staff accounts do not
+// request data unless they also hold a user type). Logged as "staff_role_granted". Errors:
+// "invalid_input", "journal_unavailable", "store_unavailable".
+Result<nlohmann::json> add_staff(const Config& cfg, const NewUser& person, const std::string& role,
+                                 const std::string& actor);
+
+}  // namespace aaj::app

@@ -81,6 +81,23 @@ void Commands::attach(CLI::App& app) {
     });
   });
 
+  auto* staff =
+      app.add_subcommand("staff", "Staff roles (operator, controller, prosecutor, admin)");
+  staff->require_subcommand(1);
+  auto* sa = staff->add_subcommand("add", "Grant a staff role (logged)");
+  sa->add_option("--config", config_)->required();
+  sa->add_option("--iin", iin_)->required();
+  sa->add_option("--role", user_type_, "operator | controller | prosecutor | admin")->required();
+  sa->add_option("--body-bin", body_bin_, "The official's body (a controller's scope)")->required();
+  sa->add_option("--name", name_, "Full name (for a new account)");
+  sa->add_option("--phone", phone_, "+7… (for a new account)");
+  sa->callback([this] {
+    operator_action([this](const app::Config& cfg) {
+      return app::add_staff(cfg, {iin_, "", body_bin_, name_, phone_}, user_type_,
+                            operator_actor());
+    });
+  });
+
   auto* pol = app.add_subcommand("policy", "The regulation as data");
   pol->require_subcommand(1);
   auto* ex = pol->add_subcommand("explain", "Decide and explain one case");

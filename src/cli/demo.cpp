@@ -3,11 +3,13 @@
 // types with password-protected PKCS#12 key stores (an authentication and a signing key each, as
 // NCA issues them), a fresh CRL, a config file and users.json. Keys are generated here, never
 // shipped.
+#include <spdlog/spdlog.h>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "app/config.h"
+#include "app/gateway.h"
 #include "app/operator.h"
 #include "auth/challenges.h"
 #include "cli/commands.h"
@@ -47,6 +49,31 @@ const DemoBody kBodies[] = {
     {"afm", "Қазақстан Республикасы Қаржылық мониторинг агенттігі", 103},
     {"court", "Астана қаласының мамандандырылған ауданаралық экономикалық соты", 104},
     {"moj", "Қазақстан Республикасы Әділет министрлігі", 105},
+    {"committee",
+     "ҚР Бас прокуратурасының Құқықтық статистика және арнайы есепке алу жөніндегі комитеті", 106},
+};
+
+// Staff (no user type: they do not request data) and applicants whose applications wait in the
+// operator's queue.
+struct DemoPerson {
+  const char* surname;
+  const char* name;
+  const char* patronymic;
+  bool male;
+  int year, month, day;
+  const char* body;
+  const char* role;       // staff role, or "" for an applicant
+  const char* user_type;  // applicants: the user type applied for
+};
+
+const DemoPerson kStaff[] = {
+    {"ҚАСЫМОВА", "ДИНАРА", "АСҚАРҚЫЗЫ", false, 1986, 2, 14, "committee", "operator", ""},
+    {"ЕСЕНОВ", "ТИМУР", "БАҚЫТҰЛЫ", true, 1980, 7, 7, "mia", "controller", ""},
+};
+
+const DemoPerson kApplicants[] = {
+    {"ӘБДІРАХМАНОВ", "НҰРСҰЛТАН", "ЖАНДОСҰЛЫ", true, 1994, 5, 21, "mia", "", "inquirer_mia"},
+    {"СӘРСЕНБАЕВА", "АЙГЕРІМ", "ТАЛҒАТҚЫЗЫ", false, 1996, 10, 3, "afm", "", "officer_afm"},
 };
 
 const DemoUser kUsers[] = {
@@ -105,6 +132,7 @@ std::string config_text(const std::string& listen, const std::string& sim_listen
          "\"]\n"
          "require_user_verification = true\n\n"
          "[requests]\nmax_clock_skew_seconds = 300\n\n"
+         "[access]\napplication_deadline_seconds = 86400  # the operator decides within a day\n\n"
          "[sources]\nsimulator_listen = \"" +
          sim_listen +
          "\"\n\n"
@@ -163,6 +191,15 @@ int demo_info(const std::string& dir) {
               << u["password"].get<std::string>() << "\n";
     if (!prosecutor && u["user_type"] == "prosecutor") prosecutor = &u;
   }
+  for (const auto& st : d.value("staff", json::array()))
+    std::cout << "  staff: " << st["role"].get<std::string>() << "  "
+              << st["iin"].get<std::string>() << "  " << st["full_name"].get<std::string>()
+              << "  password " << st["password"].get<std::string>() << "\n";
+  for (const auto& a : d.value("applicants", json::array()))
+    std::cout << "  applicant (" << a["user_type"].get<std::string>() << ", pending application "
+              << a["application_id"].get<std::string>() << ")  " << a["iin"].get<std::string>()
+              << "  " << a["full_name"].get<std::string>() << "  password "
+              << a["password"].get<std::string>() << "\n";
   if (prosecutor) {
     const json& p = *prosecutor;
     std::cout
@@ -259,8 +296,40 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
       return fail("store", s.error());
   }
 
+  // Issues an authentication and a signing key store for a person (as NCA does) into entry.
+  auto issue_keys = [&](const std::string& iin, const std::string& surname, const std::string& name,
+                        const std::string& patronymic, const std::string& bin,
+                        const std::string& org, bool org_cert, const std::string& password,
+                        json& entry) -> Status {
+    std::string full = surname + " " + name + " " + patronymic;
+    for (auto kind : {pki::CertKind::Authentication, pki::CertKind::Signing}) {
+      auto key = pki::KeyPair::rsa(2048);
+      if (!key) return key.error();
+      pki::IssueSpec spec;
+      spec.subject = {surname + " " + name, surname, patronymic, iin, org_cert ? bin : "",
+                      org_cert ? org : ""};
+      spec.kind = kind;
+      spec.not_before = now - std::chrono::hours(1);
+      spec.not_after = now + years(1);
+      if (org_cert) spec.role_oids = {"1.2.398.3.3.4.1.2", "1.2.398.3.3.4.1.2.5"};
+      auto cert = ca->issue(spec, *key);
+      if (!cert) return cert.error();
+      bool auth = kind == pki::CertKind::Authentication;
+      // NCA's file names: AUTH_RSA256_<id>.p12 and RSA256_<id>.p12.
+      fs::path p12 = dir / "users" / ((auth ? "AUTH_RSA256_" : "RSA256_") + iin + ".p12");
+      if (Status s =
+              pki::write_pkcs12(p12, password, cert->cert.get(), key->get(), {ca->cert()}, full);
+          !s)
+        return s;
+      entry[auth ? "auth_key_store" : "key_store"] = p12.string();
+      entry[auth ? "auth_cert_serial" : "sign_cert_serial"] = cert->serial_hex;
+    }
+    return {};
+  };
+
   json users = json::array();
   int seed = 100;
+  auto next_phone = [&] { return "+7" + std::to_string(7010000000L + seed); };
   for (const auto& du : kUsers) {
     std::string iin = person_iin(du, seed);
     seed += 7;
@@ -274,34 +343,11 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
                   {"body_name", body_name},
                   {"password", password},
                   {"status", du.blocked ? "blocked" : "active"}};
-    for (auto kind : {pki::CertKind::Authentication, pki::CertKind::Signing}) {
-      auto key = pki::KeyPair::rsa(2048);
-      if (!key) return fail("user_key", key.error());
-      pki::IssueSpec spec;
-      spec.subject = {std::string(du.surname) + " " + du.name,
-                      du.surname,
-                      du.patronymic,
-                      iin,
-                      du.org_certificate ? bin : "",
-                      du.org_certificate ? body_name : ""};
-      spec.kind = kind;
-      spec.not_before = now - std::chrono::hours(1);
-      spec.not_after = now + years(1);
-      if (du.org_certificate) spec.role_oids = {"1.2.398.3.3.4.1.2", "1.2.398.3.3.4.1.2.5"};
-      auto cert = ca->issue(spec, *key);
-      if (!cert) return fail("user_cert", cert.error());
-      bool auth = kind == pki::CertKind::Authentication;
-      // NCA's file names: AUTH_RSA256_<id>.p12 and RSA256_<id>.p12.
-      fs::path p12 = dir / "users" / ((auth ? "AUTH_RSA256_" : "RSA256_") + iin + ".p12");
-      if (Status s =
-              pki::write_pkcs12(p12, password, cert->cert.get(), key->get(), {ca->cert()}, full);
-          !s)
-        return fail("pkcs12", s.error());
-      entry[auth ? "auth_key_store" : "key_store"] = p12.string();
-      entry[auth ? "auth_cert_serial" : "sign_cert_serial"] = cert->serial_hex;
-    }
-    long phone_tail = 7010000000L + seed;
-    std::string phone = "+7" + std::to_string(phone_tail);
+    if (Status s = issue_keys(iin, du.surname, du.name, du.patronymic, bin, body_name,
+                              du.org_certificate, password, entry);
+        !s)
+      return fail("user_keys", s.error());
+    std::string phone = next_phone();
     entry["phone"] = phone;
     auto added = app::add_user(*cfg, {iin, du.user_type, bin, full, phone}, "demo-init");
     if (!added) return fail("user_add", added.error());
@@ -311,12 +357,90 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
     }
     users.push_back(entry);
   }
-  json out = {{"installation", dir.string()},        {"config", (dir / "aaj.toml").string()},
-              {"ca", (dir / "pki/ca.pem").string()}, {"server", "https://" + listen},
-              {"simulator", "http://" + sim_listen}, {"users", users}};
+
+  json staff = json::array(), applicants = json::array();
+  auto person = [&](const DemoPerson& p, json& entry) -> Status {
+    DemoUser as_user{p.surname, p.name, p.patronymic, p.male, p.year, p.month,
+                     p.day,     "",     p.body,       false,  false};
+    std::string iin = person_iin(as_user, seed);
+    seed += 7;
+    const auto& [bin, body_name] = bodies[p.body];
+    entry = {{"iin", iin},
+             {"full_name", std::string(p.surname) + " " + p.name + " " + p.patronymic},
+             {"body_bin", bin},
+             {"body_name", body_name},
+             {"password", make_password()},
+             {"phone", next_phone()}};
+    return issue_keys(iin, p.surname, p.name, p.patronymic, bin, body_name, false,
+                      entry["password"], entry);
+  };
+  for (const auto& p : kStaff) {
+    json e;
+    if (Status s = person(p, e); !s) return fail("staff_keys", s.error());
+    e["role"] = p.role;
+    auto r = app::add_staff(*cfg, {e["iin"], "", e["body_bin"], e["full_name"], e["phone"]}, p.role,
+                            "demo-init");
+    if (!r) return fail("staff_add", r.error());
+    staff.push_back(e);
+  }
+  {
+    // Pending applications go through the real submission path (signature, automatic checks).
+    auto level = spdlog::get_level();
+    spdlog::set_level(spdlog::level::warn);  // the gateway's access log is noise here
+    auto gw = app::Gateway::create(*cfg);
+    if (!gw) return fail("gateway", gw.error());
+    for (const auto& p : kApplicants) {
+      json e;
+      if (Status s = person(p, e); !s) return fail("applicant_keys", s.error());
+      e["user_type"] = p.user_type;
+      json doc = {
+          {"kind", "new"},
+          {"iin", e["iin"]},
+          {"full_name", e["full_name"]},
+          {"body_bin", e["body_bin"]},
+          {"body_name", e["body_name"]},
+          {"unit", "Тергеу департаменті / Следственный департамент"},
+          {"post", "аға анықтаушы / старший дознаватель"},
+          {"user_type", p.user_type},
+          {"grounds", json::array({"criminal_case"})},
+          {"phone", e["phone"]},
+          {"order", {{"number", "123-ЛС"}, {"date", time::format_date(time::astana_day(now))}}},
+          {"signed_at", time::format_astana(now)}};
+      auto ks = pki::load_pkcs12(e["key_store"].get<std::string>(), e["password"]);
+      if (!ks) return fail("applicant_sign", ks.error());
+      auto cms = pki::sign_cms(doc.dump(), ks->cert.get(), ks->key.get(), {}, true);
+      if (!cms) return fail("applicant_sign", cms.error());
+      http::Request req;
+      req.method = "POST";
+      req.path = req.target = "/api/v1/applications";
+      req.body = json{{"cms", pki::base64_encode(*cms)}}.dump();
+      req.remote = "demo-init";
+      auto resp = (*gw)->handle(req);
+      json answer = json::parse(resp.body, nullptr, false);
+      if (resp.status != 201 || !answer.is_object())
+        return fail("application", {"application", resp.body});
+      e["application_id"] = answer["application_id"];
+      applicants.push_back(e);
+    }
+    spdlog::set_level(level);
+  }
+
+  json out = {{"installation", dir.string()},
+              {"config", (dir / "aaj.toml").string()},
+              {"ca", (dir / "pki/ca.pem").string()},
+              {"server", "https://" + listen},
+              {"simulator", "http://" + sim_listen},
+              {"users", users},
+              {"staff", staff},
+              {"applicants", applicants}};
   if (Status s = pki::write_secret_file(dir / "users.json", out.dump(2) + "\n"); !s)
     return fail("users", s.error());
-  std::cout << json{{"installation", dir.string()}, {"users", users.size()}}.dump() << "\n";
+  std::cout << json{{"installation", dir.string()},
+                    {"users", users.size()},
+                    {"staff", staff.size()},
+                    {"pending_applications", applicants.size()}}
+                   .dump()
+            << "\n";
   return 0;
 }
 

@@ -10,7 +10,7 @@
 namespace aaj::store {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS bodies (
@@ -59,6 +59,30 @@ CREATE TABLE IF NOT EXISTS auth_failures (
   at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS auth_failures_by_iin ON auth_failures(iin, at);
+CREATE TABLE IF NOT EXISTS staff_roles (
+  iin TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('operator', 'controller', 'prosecutor', 'admin')),
+  body_bin TEXT NOT NULL,
+  PRIMARY KEY (iin, role, body_bin)
+);
+CREATE TABLE IF NOT EXISTS applications (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('new', 'transfer', 'block')),
+  iin TEXT NOT NULL,
+  applicant TEXT NOT NULL,
+  body_bin TEXT NOT NULL,
+  data TEXT NOT NULL,
+  cms TEXT NOT NULL,
+  checks TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('submitted', 'registered', 'refused')),
+  received_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  decided_at INTEGER NOT NULL DEFAULT 0,
+  decided_by TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  decision_cms TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS applications_by_status ON applications(status, received_at);
 )SQL";
 
 // Upgrades of older databases, by PRAGMA user_version.
@@ -405,6 +429,148 @@ class SqliteStore final : public Store {
       st.text(2, credential_id);
       if (st.step() != SQLITE_DONE) return db_error(db, "update credential");
       if (sqlite3_changes(db) == 0) return Error{"counter_regression", std::string(credential_id)};
+      return {};
+    });
+  }
+
+  Status add_staff_role(const StaffRole& r) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, "INSERT OR IGNORE INTO staff_roles(iin,role,body_bin) VALUES(?,?,?)");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, r.iin);
+      st.text(2, r.role);
+      st.text(3, r.body_bin);
+      if (st.step() != SQLITE_DONE) return db_error(db, "insert staff role");
+      return {};
+    });
+  }
+
+  Result<std::vector<StaffRole>> staff_roles_of(std::string_view iin) override {
+    std::vector<StaffRole> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, "SELECT iin,role,body_bin FROM staff_roles WHERE iin=? ORDER BY role");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, iin);
+      int rc;
+      while ((rc = st.step()) == SQLITE_ROW)
+        out.push_back({st.col_text(0), st.col_text(1), st.col_text(2)});
+      if (rc != SQLITE_DONE) return db_error(db, "list staff roles");
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
+  }
+
+  static constexpr const char* kApplicationColumns =
+      "id,kind,iin,applicant,body_bin,data,cms,checks,status,received_at,due_at,decided_at,"
+      "decided_by,reason,decision_cms";
+
+  static Application row_application(Stmt& st) {
+    Application a;
+    a.id = st.col_text(0);
+    a.kind = st.col_text(1);
+    a.iin = st.col_text(2);
+    a.applicant = st.col_text(3);
+    a.body_bin = st.col_text(4);
+    a.data = st.col_text(5);
+    a.cms_base64 = st.col_text(6);
+    a.checks = st.col_text(7);
+    a.status = st.col_text(8);
+    a.received_at = time::from_micros(st.col_int(9));
+    a.due_at = time::from_micros(st.col_int(10));
+    a.decided_at = time::from_micros(st.col_int(11));
+    a.decided_by = st.col_text(12);
+    a.reason = st.col_text(13);
+    a.decision_cms_base64 = st.col_text(14);
+    return a;
+  }
+
+  Status add_application(const Application& a) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "INSERT INTO applications(id,kind,iin,applicant,body_bin,data,cms,checks,status,"
+              "received_at,due_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, a.id);
+      st.text(2, a.kind);
+      st.text(3, a.iin);
+      st.text(4, a.applicant);
+      st.text(5, a.body_bin);
+      st.text(6, a.data);
+      st.text(7, a.cms_base64);
+      st.text(8, a.checks);
+      st.text(9, a.status);
+      st.integer(10, time::to_micros(a.received_at));
+      st.integer(11, time::to_micros(a.due_at));
+      if (st.step() != SQLITE_DONE) return db_error(db, "insert application");
+      return {};
+    });
+  }
+
+  Result<std::optional<Application>> find_application(std::string_view id) override {
+    std::optional<Application> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      std::string sql =
+          std::string("SELECT ") + kApplicationColumns + " FROM applications WHERE id=?";
+      Stmt st(db, sql.c_str());
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, id);
+      int rc = st.step();
+      if (rc == SQLITE_ROW)
+        out = row_application(st);
+      else if (rc != SQLITE_DONE)
+        return db_error(db, "select application");
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
+  }
+
+  Result<std::vector<Application>> list_applications(std::string_view status) override {
+    std::vector<Application> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      std::string sql = std::string("SELECT ") + kApplicationColumns +
+                        " FROM applications WHERE ?1 = '' OR status = ?1 ORDER BY received_at";
+      Stmt st(db, sql.c_str());
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, status);
+      int rc;
+      while ((rc = st.step()) == SQLITE_ROW) out.push_back(row_application(st));
+      if (rc != SQLITE_DONE) return db_error(db, "list applications");
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
+  }
+
+  Status decide_application(const Application& a) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "UPDATE applications SET status=?,decided_at=?,decided_by=?,reason=?,"
+              "decision_cms=? WHERE id=? AND status='submitted'");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, a.status);
+      st.integer(2, time::to_micros(a.decided_at));
+      st.text(3, a.decided_by);
+      st.text(4, a.reason);
+      st.text(5, a.decision_cms_base64);
+      st.text(6, a.id);
+      if (st.step() != SQLITE_DONE) return db_error(db, "decide application");
+      if (sqlite3_changes(db) == 0) return Error{"already_decided", a.id};
+      return {};
+    });
+  }
+
+  Status update_user_post(std::string_view iin, std::string_view user_type,
+                          std::string_view body_bin) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, "UPDATE users SET user_type=?, body_bin=? WHERE iin=?");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, user_type);
+      st.text(2, body_bin);
+      st.text(3, iin);
+      if (st.step() != SQLITE_DONE) return db_error(db, "update user");
+      if (sqlite3_changes(db) == 0) return Error{"user_unknown", std::string(iin)};
       return {};
     });
   }

@@ -62,6 +62,33 @@ struct WebAuthnCredential {
   bool backup_eligible = false;  // a synced passkey (BE flag), fixed for the credential's life
 };
 
+// A staff role of an official (R-ACC, R-CTRL): "operator" (the Committee), "controller"
+// (departmental control, scoped to body_bin), "prosecutor" (oversight), "admin".
+struct StaffRole {
+  std::string iin;
+  std::string role;
+  std::string body_bin;
+};
+
+// An electronic application for access (Appendix 5 of Rules No. 21) and its decision.
+struct Application {
+  std::string id;
+  std::string kind;       // "new" | "transfer" | "block"
+  std::string iin;        // the person the application is about
+  std::string applicant;  // IIN of the signer (the person, or a controller for "block")
+  std::string body_bin;
+  std::string data;  // the signed application document (JSON text)
+  std::string cms_base64;
+  std::string checks;                // JSON array of the automatic checks on arrival
+  std::string status = "submitted";  // "submitted" | "registered" | "refused"
+  time::Instant received_at{};
+  time::Instant due_at{};  // one day after receipt (R-ACC-2)
+  time::Instant decided_at{};
+  std::string decided_by;
+  std::string reason;
+  std::string decision_cms_base64;  // a refusal is signed with the operator's EDS
+};
+
 struct StoreConfig {
   std::string backend = "sqlite";  // registered backend name
   std::filesystem::path data_dir;  // sqlite: <data_dir>/aaj.db
@@ -113,6 +140,21 @@ class Store {
   // Failed second-factor attempts, for the lockout (CJIS: 5 within 15 minutes).
   virtual Status record_auth_failure(std::string_view iin, time::Instant at) = 0;
   virtual Result<int> count_auth_failures(std::string_view iin, time::Instant since) = 0;
+
+  // Staff roles. add_staff_role is idempotent.
+  virtual Status add_staff_role(const StaffRole& r) = 0;
+  virtual Result<std::vector<StaffRole>> staff_roles_of(std::string_view iin) = 0;
+
+  virtual Status add_application(const Application& a) = 0;
+  virtual Result<std::optional<Application>> find_application(std::string_view id) = 0;
+  // Applications with this status ("" = all), oldest first.
+  virtual Result<std::vector<Application>> list_applications(std::string_view status) = 0;
+  // Records the decision on a submitted application. Error "already_decided" when it is not
+  // "submitted" any more (two operators deciding at once: the first one wins).
+  virtual Status decide_application(const Application& decided) = 0;
+  // Replaces a user's type and body (a transfer).
+  virtual Status update_user_post(std::string_view iin, std::string_view user_type,
+                                  std::string_view body_bin) = 0;
 };
 
 using StoreFactory = std::function<Result<std::unique_ptr<Store>>(const StoreConfig&)>;

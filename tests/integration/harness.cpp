@@ -140,7 +140,8 @@ Installation::Installation(const std::string& config_patch) {
     replace("{SIM}", "127.0.0.1:" + std::to_string(sim_port_));
     std::ofstream(config(), std::ios::app) << "\n" << patch << "\n";
   }
-  users_ = nlohmann::json::parse(slurp(dir_ / "users.json"))["users"];
+  installation_ = nlohmann::json::parse(slurp(dir_ / "users.json"));
+  users_ = installation_["users"];
 }
 
 Installation::~Installation() {
@@ -193,6 +194,12 @@ const nlohmann::json& Installation::user(const std::string& user_type,
   for (const auto& u : users_)
     if (u["user_type"] == user_type && u["status"] == status) return u;
   throw std::runtime_error("no demo user " + user_type + "/" + status);
+}
+
+const nlohmann::json& Installation::staff(const std::string& role) const {
+  for (const auto& s : installation_["staff"])
+    if (s["role"] == role) return s;
+  throw std::runtime_error("no demo staff " + role);
 }
 
 std::shared_ptr<client::Signer> Installation::auth_key(const nlohmann::json& u) const {

@@ -57,6 +57,9 @@ class Installation {
   std::string sim_url() const { return "http://127.0.0.1:" + std::to_string(sim_port_); }
   std::string ca() const { return (dir_ / "pki/ca.pem").string(); }
   const nlohmann::json& users() const { return users_; }
+  // The staff member with this role, and the applicants with pending applications (users.json).
+  const nlohmann::json& staff(const std::string& role) const;
+  const nlohmann::json& applicants() const { return installation_["applicants"]; }
   // The first demo user with this user type (and status).
   const nlohmann::json& user(const std::string& user_type,
                              const std::string& status = "active") const;
@@ -80,6 +83,7 @@ class Installation {
   std::filesystem::path dir_;
   uint16_t port_ = 0, sim_port_ = 0;
   nlohmann::json users_;
+  nlohmann::json installation_;
   std::unique_ptr<Process> server_, sim_;
 };
 
