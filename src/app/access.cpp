@@ -321,6 +321,30 @@ http::Response GatewayImpl::set_status_by(const http::Request& req, const std::s
   return json_response(200, {{"iin", iin}, {"status", status}, {"logged_at", w->at_astana}});
 }
 
+// Edits a user's contact details at once (R-ACC-5), with a reason; logged.
+http::Response GatewayImpl::operator_edit(const http::Request& req) {
+  auto c = staff(req, "operator", nullptr);
+  if (!c) return error_response(c.error().code, "", c.error().detail);
+  json body = parse_json(req.body);
+  std::string iin = str(body, "iin"), name = str(body, "full_name"), phone = str(body, "phone");
+  if (str(body, "reason").size() < 3)
+    return error_response("malformed_request", "", "reason is required");
+  if (!phone.empty() && !phone_ok(phone))
+    return error_response("malformed_request", "", "phone must be +7 followed by 10 digits");
+  if (name.empty() && phone.empty())
+    return error_response("malformed_request", "", "nothing to edit (full_name, phone)");
+  if (iin == c->user.iin) return error_response("own_application", "", "not on yourself");
+  auto w = journal_->append("user_edited", {{"iin", iin},
+                                            {"by", c->user.iin},
+                                            {"reason", str(body, "reason")},
+                                            {"full_name", name},
+                                            {"phone", phone}});
+  if (!w) return error_response("journal_unavailable", "", "");
+  if (Status s = store_->edit_user(iin, name, phone); !s)
+    return error_response(s.error().code, "", s.error().detail);
+  return json_response(200, {{"iin", iin}, {"status", "edited"}, {"logged_at", w->at_astana}});
+}
+
 http::Response GatewayImpl::operator_block(const http::Request& req) {
   return set_status_by(req, "operator", "blocked");
 }

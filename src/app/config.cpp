@@ -99,6 +99,10 @@ Result<Config> load_config(const std::filesystem::path& file) {
   c.lockout_threshold = t["auth"]["lockout_threshold"].value_or(c.lockout_threshold);
   c.lockout_window_seconds = t["auth"]["lockout_window_seconds"].value_or(c.lockout_window_seconds);
   c.sms_enabled = t["auth"]["sms_enabled"].value_or(c.sms_enabled);
+  c.inactive_days = t["auth"]["inactive_days"].value_or(c.inactive_days);
+  c.password_reminder_days = t["auth"]["password_reminder_days"].value_or(c.password_reminder_days);
+  if (c.inactive_days <= 0 || c.password_reminder_days <= 0)
+    return Error{"config", "auth.inactive_days and auth.password_reminder_days must be positive"};
   if (auto* arr = t["auth"]["sms_disabled_bodies"].as_array())
     for (auto& v : *arr)
       if (auto s = v.value<std::string>()) c.sms_disabled_bodies.push_back(*s);

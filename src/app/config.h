@@ -48,6 +48,8 @@ struct Config {
   int session_idle_seconds = 30 * 60;    // a session unused this long is locked (CJIS)
   int lockout_threshold = 5;             // failed second-factor attempts …
   int lockout_window_seconds = 15 * 60;  // … within this window lock the account for the window
+  int inactive_days = 90;                // accounts unused this long are disabled (CJIS)
+  int password_reminder_days = 30;       // the EDS password is changed at least monthly (R-AUTH-4)
   bool sms_enabled = true;               // SMS is the weaker factor: can be switched off …
   std::vector<std::string> sms_disabled_bodies;  // … globally or for these body BINs
 

@@ -5,6 +5,7 @@
 #include "app/gateway_impl.h"
 #include "core/embedded.h"
 #include "core/json_limits.h"
+#include "core/messages.h"
 #include "core/time.h"
 #include "pki/openssl_util.h"
 
@@ -13,6 +14,26 @@ std::span<const File> bundle_agreement();
 }
 
 namespace aaj::app::detail {
+
+std::string session_cookie(const std::string& token, int max_age_seconds) {
+  return "aaj_session=" + token +
+         "; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age_seconds);
+}
+
+std::string bearer_or_cookie(const http::Request& req) {
+  std::string h = req.header("authorization");
+  if (h.size() > 7 && h.compare(0, 7, "Bearer ") == 0) return h.substr(7);
+  std::string cookies = req.header("cookie");
+  for (size_t p = 0; p < cookies.size();) {
+    while (p < cookies.size() && (cookies[p] == ' ' || cookies[p] == ';')) ++p;
+    size_t e = cookies.find(';', p);
+    std::string kv = cookies.substr(p, e == std::string::npos ? std::string::npos : e - p);
+    if (kv.rfind("aaj_session=", 0) == 0) return kv.substr(12);
+    if (e == std::string::npos) break;
+    p = e + 1;
+  }
+  return "";
+}
 
 Status GatewayImpl::init_entry() {
   auto gw = auth::make_sms_gateway(cfg_.sms);
@@ -90,6 +111,18 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
   if (!v.signer.bin.empty() && v.signer.bin != u.body_bin)
     return refuse("organisation_mismatch", "");
   if (Status l = check_lockout(u.iin, now); !l) return refuse(l.error().code, l.error().detail);
+  // Accounts unused for `inactive_days` are disabled (CJIS); the operator re-enables them.
+  auto last_used = std::max(u.last_entry_at, u.created_at);
+  if (now - last_used > std::chrono::hours(24 * cfg_.inactive_days)) {
+    auto w = journal_->append("user_blocked",
+                              {{"iin", u.iin},
+                               {"by", "system"},
+                               {"reason", "inactive since " + time::format_astana(last_used)}});
+    if (!w) return error_response("journal_unavailable", "", "");
+    (void)store_->set_user_status(u.iin, "blocked");
+    return refuse("account_inactive", "");
+  }
+  bool remind = now - u.reminded_at > std::chrono::hours(24 * cfg_.password_reminder_days);
   std::string token = auth::random_hex(32);
   // EDS is the first factor: the session can do nothing but complete the second (R-AUTH-1).
   store::Session s{pki::sha256_hex(token),
@@ -105,6 +138,7 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
                   "SMS codes are not allowed for this body and no biometric authenticator is "
                   "enrolled");
   if (Status st = store_->add_session(s); !st) return refuse("store_unavailable", "");
+  (void)store_->record_entry(u.iin, now, remind);
   rec["outcome"] = "entered";
   rec["session"] = s.token_hash.substr(0, 16);  // enough to correlate, useless as a token
   auto w = journal_->append("entry_eds", rec);
@@ -112,14 +146,22 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
     (void)store_->revoke_session(s.token_hash);
     return error_response("journal_unavailable", "", "");
   }
-  return json_response(200, {{"token", token},
-                             {"next", next},
-                             {"expires_at", time::format_astana(s.expires_at)},
-                             {"user",
-                              {{"iin", u.iin},
-                               {"full_name", u.full_name},
-                               {"user_type", u.user_type},
-                               {"body_bin", u.body_bin}}}});
+  json reminders = json::array();
+  if (remind)
+    reminders.push_back(
+        {{"code", "eds_password_change"}, {"message", messages::localized("eds_password_change")}});
+  http::Response resp = json_response(200, {{"token", token},
+                                            {"next", next},
+                                            {"reminders", reminders},
+                                            {"expires_at", time::format_astana(s.expires_at)},
+                                            {"user",
+                                             {{"iin", u.iin},
+                                              {"full_name", u.full_name},
+                                              {"user_type", u.user_type},
+                                              {"body_bin", u.body_bin}}}});
+  // The portal keeps the token in a cookie the page's scripts cannot read.
+  resp.headers.emplace_back("Set-Cookie", session_cookie(token, cfg_.session_ttl_seconds));
+  return resp;
 }
 
 // The caller behind the bearer token, at the stage asked for. Errors: "unauthenticated" (no,
@@ -127,10 +169,14 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
 // done), "user_blocked", "store_unavailable".
 Result<Caller> GatewayImpl::authenticate(const http::Request& req, time::Instant now,
                                          bool needs_full) {
-  std::string h = req.header("authorization");
-  if (h.size() < 8 || h.compare(0, 7, "Bearer ") != 0)
-    return Error{"unauthenticated", "missing bearer token"};
-  std::string hash = pki::sha256_hex(h.substr(7));
+  std::string token = bearer_or_cookie(req);
+  if (token.empty()) return Error{"unauthenticated", "missing bearer token or session cookie"};
+  // A cookie travels with any request the browser makes: cross-site forms cannot send JSON
+  // without a CORS preflight, so cookie-authenticated writes must be application/json.
+  if (req.header("authorization").empty() && req.method != "GET" &&
+      req.header("content-type").rfind("application/json", 0) != 0)
+    return Error{"csrf_refused", ""};
+  std::string hash = pki::sha256_hex(token);
   auto s = store_->find_session(hash);
   if (!s) return s.error();
   if (!*s || (*s)->revoked || (*s)->expires_at < now)
@@ -207,7 +253,13 @@ http::Response GatewayImpl::second_factor_done(const Caller& c, const std::strin
   }
   store::Session full = c.session;
   full.stage = "full";
-  return json_response(200, {{"status", "entered"}, {"next", next_steps(c.user, full)}});
+  json answer = {{"status", "entered"}, {"next", next_steps(c.user, full)}};
+  auto creds = store_->credentials_of(c.user.iin);
+  if (method == "sms" && creds && creds->empty())
+    answer["offer"] = {{"code", "webauthn_enrolment_offer"},
+                       {"message", messages::localized("webauthn_enrolment_offer")},
+                       {"endpoint", "/api/v1/webauthn/register/options"}};
+  return json_response(200, answer);
 }
 
 // A failed second factor: counted for the lockout and logged.
@@ -385,7 +437,9 @@ http::Response GatewayImpl::logout(const http::Request& req) {
                                            {"remote", req.remote}});
       !w)
     return error_response("journal_unavailable", "", "");
-  return json_response(200, {{"status", "ended"}});
+  http::Response resp = json_response(200, {{"status", "ended"}});
+  resp.headers.emplace_back("Set-Cookie", session_cookie("", 0));
+  return resp;
 }
 
 http::Response GatewayImpl::me(const http::Request& req) {

@@ -37,6 +37,7 @@ int status_of(const std::string& code) {
       {"source_unavailable", 502},  {"source_timeout", 504},     {"revocation_unavailable", 503},
       {"journal_unavailable", 503}, {"overloaded", 503},         {"store_unavailable", 503},
       {"internal_error", 500},      {"already_decided", 409},    {"application_unknown", 404},
+      {"csrf_refused", 403},
   };
   auto it = m.find(code);
   return it == m.end() ? 403 : it->second;  // everything else is a refusal
@@ -201,6 +202,7 @@ http::Response GatewayImpl::route(const http::Request& req) {
       {"GET", "/api/v1/operator/applications", &GatewayImpl::operator_queue},
       {"POST", "/api/v1/operator/applications/register", &GatewayImpl::operator_register},
       {"POST", "/api/v1/operator/applications/refuse", &GatewayImpl::operator_refuse},
+      {"POST", "/api/v1/operator/users/edit", &GatewayImpl::operator_edit},
       {"POST", "/api/v1/operator/users/block", &GatewayImpl::operator_block},
       {"POST", "/api/v1/operator/users/unblock", &GatewayImpl::operator_unblock},
       {"POST", "/api/v1/controller/users/block", &GatewayImpl::controller_block},

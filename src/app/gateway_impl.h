@@ -41,6 +41,10 @@ json signer_json(const pki::CertInfo& c);
 // "ip:port" → "ip" (IPv6 addresses keep their colons).
 std::string client_address(const std::string& remote);
 bool has_explicit_offset(const std::string& s);
+// The portal's session cookie (Secure, HttpOnly, SameSite=Strict); "" and 0 clear it.
+std::string session_cookie(const std::string& token, int max_age_seconds);
+// The session token from "Authorization: Bearer …" (API clients) or the aaj_session cookie.
+std::string bearer_or_cookie(const http::Request& req);
 
 // What one data request accumulated on its way; becomes its event-log record.
 struct Trace {
@@ -139,6 +143,7 @@ class GatewayImpl final : public Gateway {
   http::Response operator_refuse(const http::Request& req);
   http::Response set_status_by(const http::Request& req, const std::string& role,
                                const std::string& status);
+  http::Response operator_edit(const http::Request& req);
   http::Response operator_block(const http::Request& req);
   http::Response operator_unblock(const http::Request& req);
   http::Response controller_block(const http::Request& req);

@@ -20,6 +20,20 @@ size_t collect(char* p, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+size_t collect_header(char* p, size_t size, size_t n, void* out) {
+  std::string line(p, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ')) value.erase(value.begin());
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+    static_cast<std::vector<std::pair<std::string, std::string>>*>(out)->emplace_back(name, value);
+  }
+  return size * n;
+}
+
 }  // namespace
 
 ApiClient::ApiClient(std::string base_url, std::string ca_file)
@@ -38,6 +52,15 @@ Result<HttpResult> ApiClient::post(const std::string& path, const std::string& b
   return perform("POST", path, body, bearer);
 }
 
+void ApiClient::set_header(const std::string& name, const std::string& value) {
+  for (auto& [k, v] : extra_headers_)
+    if (k == name) {
+      v = value;
+      return;
+    }
+  extra_headers_.emplace_back(name, value);
+}
+
 Result<HttpResult> ApiClient::get(const std::string& path, const std::string& bearer) {
   return perform("GET", path, "", bearer);
 }
@@ -48,10 +71,18 @@ Result<HttpResult> ApiClient::perform(const std::string& method, const std::stri
   if (!h) return Error{"transport", "curl init failed"};
   std::string url = base_ + path, out;
   struct curl_slist* hdrs = nullptr;
-  hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+  bool own_type = false;
+  for (const auto& [k, v] : extra_headers_) {
+    hdrs = curl_slist_append(hdrs, (k + ": " + v).c_str());
+    own_type |= k == "Content-Type";
+  }
+  if (!own_type) hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
   hdrs = curl_slist_append(hdrs, "Expect:");
   std::string auth = "Authorization: Bearer " + bearer;
   if (!bearer.empty()) hdrs = curl_slist_append(hdrs, auth.c_str());
+  HttpResult r;
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &r.headers);
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(h, CURLOPT_CAINFO, ca_.c_str());
@@ -72,7 +103,6 @@ Result<HttpResult> ApiClient::perform(const std::string& method, const std::stri
   curl_slist_free_all(hdrs);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
   if (rc != CURLE_OK) return Error{"transport", url + ": " + curl_easy_strerror(rc)};
-  HttpResult r;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
   r.raw = std::move(out);
   r.body = nlohmann::json::parse(r.raw, nullptr, false);

@@ -7,6 +7,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 
@@ -14,7 +16,8 @@ namespace aaj::client {
 
 struct HttpResult {
   long status = 0;
-  nlohmann::json body;  // parsed JSON, or null
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
+  nlohmann::json body;                                       // parsed JSON, or null
   std::string raw;
 };
 
@@ -31,11 +34,14 @@ class ApiClient {
   Result<HttpResult> post(const std::string& path, const std::string& body,
                           const std::string& bearer = "");
   Result<HttpResult> get(const std::string& path, const std::string& bearer = "");
+  // Extra request headers sent with every call (e.g. a Cookie, another Content-Type).
+  void set_header(const std::string& name, const std::string& value);
 
  private:
   Result<HttpResult> perform(const std::string& method, const std::string& path,
                              const std::string& body, const std::string& bearer);
   std::string base_, ca_;
+  std::vector<std::pair<std::string, std::string>> extra_headers_;
   void* curl_;
 };
 

@@ -10,7 +10,7 @@
 namespace aaj::store {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS bodies (
@@ -24,7 +24,9 @@ CREATE TABLE IF NOT EXISTS users (
   full_name TEXT NOT NULL,
   phone TEXT NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('active', 'blocked')),
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  last_entry_at INTEGER NOT NULL DEFAULT 0,
+  reminded_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sessions (
   token_hash TEXT PRIMARY KEY,
@@ -85,7 +87,11 @@ CREATE TABLE IF NOT EXISTS applications (
 CREATE INDEX IF NOT EXISTS applications_by_status ON applications(status, received_at);
 )SQL";
 
-// Upgrades of older databases, by PRAGMA user_version.
+// Upgrades of older databases, by PRAGMA user_version (applied in order from the file's version).
+const char* kMigrateV3 = R"SQL(
+ALTER TABLE users ADD COLUMN last_entry_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN reminded_at INTEGER NOT NULL DEFAULT 0;
+)SQL";
 const char* kMigrateV1 = R"SQL(
 ALTER TABLE sessions ADD COLUMN stage TEXT NOT NULL DEFAULT 'full';
 ALTER TABLE sessions ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
@@ -137,11 +143,20 @@ class SqliteStore final : public Store {
       Stmt v(db, "PRAGMA user_version");
       if (v.ok() && v.step() == SQLITE_ROW) version = static_cast<int>(v.col_int(0));
     }
-    if (version == 1 && sqlite3_exec(db, kMigrateV1, nullptr, nullptr, &err) != SQLITE_OK) {
+    // Version 0 is a new file: kSchema below creates everything at the current version.
+    auto migrate = [&](const char* sql) -> Status {
+      if (sqlite3_exec(db, sql, nullptr, nullptr, &err) == SQLITE_OK) return {};
       std::string m = err ? err : "migration";
       sqlite3_free(err);
+      err = nullptr;
+      return Error{"store_unavailable", "migration: " + m};
+    };
+    Status migrated;
+    if (version == 1) migrated = migrate(kMigrateV1);
+    if (migrated && version >= 1 && version <= 3) migrated = migrate(kMigrateV3);
+    if (!migrated) {
       sqlite3_close(db);
-      return Error{"store_unavailable", "migration to v2: " + m};
+      return migrated.error();
     }
     if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string m = err ? err : "schema";
@@ -183,8 +198,8 @@ class SqliteStore final : public Store {
     std::optional<User> out;
     Status s = with_db([&](sqlite3* db) -> Status {
       Stmt st(db,
-              "SELECT iin,user_type,body_bin,full_name,phone,status,created_at FROM users "
-              "WHERE iin=?");
+              "SELECT iin,user_type,body_bin,full_name,phone,status,created_at,last_entry_at,"
+              "reminded_at FROM users WHERE iin=?");
       if (!st.ok()) return db_error(db, "prepare");
       st.text(1, iin);
       int rc = st.step();
@@ -214,8 +229,8 @@ class SqliteStore final : public Store {
     std::vector<User> out;
     Status s = with_db([&](sqlite3* db) -> Status {
       Stmt st(db,
-              "SELECT iin,user_type,body_bin,full_name,phone,status,created_at FROM users "
-              "ORDER BY iin");
+              "SELECT iin,user_type,body_bin,full_name,phone,status,created_at,last_entry_at,"
+              "reminded_at FROM users ORDER BY iin");
       if (!st.ok()) return db_error(db, "prepare");
       int rc;
       while ((rc = st.step()) == SQLITE_ROW) out.push_back(row_user(st));
@@ -557,6 +572,34 @@ class SqliteStore final : public Store {
       st.text(6, a.id);
       if (st.step() != SQLITE_DONE) return db_error(db, "decide application");
       if (sqlite3_changes(db) == 0) return Error{"already_decided", a.id};
+      return {};
+    });
+  }
+
+  Status record_entry(std::string_view iin, time::Instant at, bool reminded) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db, reminded ? "UPDATE users SET last_entry_at=?1, reminded_at=?1 WHERE iin=?2"
+                           : "UPDATE users SET last_entry_at=?1 WHERE iin=?2");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.integer(1, time::to_micros(at));
+      st.text(2, iin);
+      if (st.step() != SQLITE_DONE) return db_error(db, "record entry");
+      return {};
+    });
+  }
+
+  Status edit_user(std::string_view iin, std::string_view full_name,
+                   std::string_view phone) override {
+    return with_db([&](sqlite3* db) -> Status {
+      Stmt st(db,
+              "UPDATE users SET full_name = CASE WHEN ?1 = '' THEN full_name ELSE ?1 END, "
+              "phone = CASE WHEN ?2 = '' THEN phone ELSE ?2 END WHERE iin = ?3");
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, full_name);
+      st.text(2, phone);
+      st.text(3, iin);
+      if (st.step() != SQLITE_DONE) return db_error(db, "edit user");
+      if (sqlite3_changes(db) == 0) return Error{"user_unknown", std::string(iin)};
       return {};
     });
   }

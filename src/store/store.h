@@ -24,6 +24,8 @@ struct User {
   std::string phone;              // +7…, for SMS codes (next issue)
   std::string status = "active";  // "active" | "blocked"
   time::Instant created_at{};
+  time::Instant last_entry_at{};  // last completed EDS entry (inactivity limit)
+  time::Instant reminded_at{};    // last monthly EDS-password reminder (R-AUTH-4)
 };
 
 struct Body {
@@ -152,6 +154,11 @@ class Store {
   // Records the decision on a submitted application. Error "already_decided" when it is not
   // "submitted" any more (two operators deciding at once: the first one wins).
   virtual Status decide_application(const Application& decided) = 0;
+  // Records an EDS entry (and, if `reminded`, that the password reminder was shown).
+  virtual Status record_entry(std::string_view iin, time::Instant at, bool reminded) = 0;
+  // Edits contact details (R-ACC-5). Empty values are left unchanged.
+  virtual Status edit_user(std::string_view iin, std::string_view full_name,
+                           std::string_view phone) = 0;
   // Replaces a user's type and body (a transfer).
   virtual Status update_user_post(std::string_view iin, std::string_view user_type,
                                   std::string_view body_bin) = 0;

@@ -193,6 +193,15 @@ TEST_F(Access, ControllerActsOnlyWithinTheirBody) {
                  {{"iin", officer["iin"]}, {"reason", "восстановлен / reinstated"}}, op),
             200);
   EXPECT_NO_THROW(inst->enter(*api2, officer));
+  // The operator edits the officer's phone at once; the next SMS code goes to the new number.
+  EXPECT_EQ(post(*api, "/api/v1/operator/users/edit",
+                 {{"iin", officer["iin"]}, {"phone", "+77015550011"}, {"reason", "new SIM"}}, op),
+            200);
+  auto api3 = inst->api();
+  auto t3 = aaj::client::enter(*api3, *inst->auth_key(officer));
+  ASSERT_TRUE(t3.ok());
+  auto sms = aaj::client::complete_sms(*api3, *t3, inst->sms_code_for("+77015550011"));
+  EXPECT_TRUE(sms.ok()) << sms.error().code;
 }
 
 TEST_F(Access, SeparationOfDuties) {

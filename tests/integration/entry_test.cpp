@@ -77,6 +77,8 @@ TEST_F(Entry, NothingIsServedBeforeBothFactorsAndTheAgreement) {
   auto sms = aaj::client::complete_sms(*api, token, inst->sms_code_for(u["phone"]));
   ASSERT_TRUE(sms.ok()) << sms.error().code;
   EXPECT_EQ((*sms)["next"], json::array({"agreement"}));
+  // SMS users are offered biometric enrolment (SMS is the weaker factor).
+  EXPECT_EQ((*sms)["offer"]["code"], "webauthn_enrolment_offer");
   EXPECT_EQ(request_status(*api, token, u, &code), 403);
   EXPECT_EQ(code, "agreement_required");
 
@@ -94,6 +96,44 @@ TEST_F(Entry, NothingIsServedBeforeBothFactorsAndTheAgreement) {
   std::string t2 = eds(*api2, u);
   auto me2 = api2->get("/api/v1/me", t2);
   EXPECT_EQ(me2->body["next"], json::array({"sms"}));
+}
+
+TEST_F(Entry, PortalCookieSessionsAndTheMonthlyPasswordReminder) {
+  auto api = inst->api();
+  const json& u = inst->user("mia_admin_police");
+  auto c = api->post("/api/v1/auth/challenge", "{}");
+  ASSERT_TRUE(c.ok());
+  auto nonce = aaj::pki::base64_decode(c->body["nonce"].get<std::string>());
+  auto cms = inst->auth_key(u)->sign(*nonce);
+  auto e = api->post("/api/v1/auth/eds", json{{"challenge_id", c->body["challenge_id"]},
+                                              {"cms", aaj::pki::base64_encode(*cms)}}
+                                             .dump());
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->status, 200) << e->raw;
+  // First entry of this user: the EDS password reminder is shown (then not again for 30 days).
+  ASSERT_EQ(e->body["reminders"].size(), 1u);
+  EXPECT_EQ(e->body["reminders"][0]["code"], "eds_password_change");
+  auto again = aaj::client::enter(*api, *inst->auth_key(u));
+  ASSERT_TRUE(again.ok());
+  // The portal's cookie: Secure, HttpOnly, SameSite=Strict, and it authenticates alone.
+  std::string cookie;
+  for (const auto& [k, v] : e->headers)
+    if (k == "set-cookie") cookie = v;
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
+  EXPECT_NE(cookie.find("Secure"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+  std::string pair = cookie.substr(0, cookie.find(';'));
+  aaj::client::ApiClient browser(inst->url(), inst->ca());
+  EXPECT_EQ(browser.get("/api/v1/me")->status, 401);
+  browser.set_header("Cookie", pair);
+  auto me = browser.get("/api/v1/me");
+  EXPECT_EQ(me->status, 200);
+  EXPECT_EQ(me->body["iin"], u["iin"]);
+  // A cross-site form post carries the cookie but cannot be JSON: refused.
+  browser.set_header("Content-Type", "application/x-www-form-urlencoded");
+  auto forged = browser.post("/api/v1/auth/logout", "x=1");
+  EXPECT_EQ(forged->status, 403);
+  EXPECT_EQ(forged->body["error"]["code"], "csrf_refused");
 }
 
 TEST_F(Entry, WrongReplayedAndExpiredCodesAreRefused) {
