@@ -242,6 +242,72 @@ TEST_F(Access, SeparationOfDuties) {
   EXPECT_EQ(api->get("/api/v1/operator/applications", user)->status, 403);
 }
 
+TEST_F(Access, ApplicationsToBlockAndLateTransfers) {
+  auto api = inst->api();
+  std::string op = staff_token(*api, "operator");
+  // The MIA controller files an application to block an MIA investigator; the operator blocks.
+  const json& ctl = inst->staff("controller");
+  const json& target = inst->user("investigator_mia");
+  json block = {{"kind", "block"},
+                {"iin", target["iin"]},
+                {"reason", "превышение полномочий"},
+                {"signed_at", aaj::time::format_astana(aaj::time::now())}};
+  auto cms = inst->sign_key(ctl)->sign(block.dump());
+  json filed;
+  ASSERT_EQ(
+      post(*api, "/api/v1/applications", {{"cms", aaj::pki::base64_encode(*cms)}}, "", &filed), 201)
+      << filed.dump();
+  ASSERT_EQ(
+      post(*api, "/api/v1/operator/applications/register", {{"id", filed["application_id"]}}, op),
+      200);
+  auto t = aaj::client::enter(*api, *inst->auth_key(target));
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().code, "user_blocked");
+  // The controller may not file against another body's user.
+  json foreign = block;
+  foreign["iin"] = inst->user("judge")["iin"];
+  auto cms2 = inst->sign_key(ctl)->sign(foreign.dump());
+  json refused;
+  EXPECT_EQ(
+      post(*api, "/api/v1/applications", {{"cms", aaj::pki::base64_encode(*cms2)}}, "", &refused),
+      403);
+  EXPECT_EQ(refused["error"]["code"], "out_of_scope");
+
+  // A transfer filed 30 hours after the order was signed: accepted, and its lateness is visible.
+  const json& u = inst->user("afm_worker");
+  json transfer = {
+      {"kind", "transfer"},
+      {"iin", u["iin"]},
+      {"full_name", u["full_name"]},
+      {"body_bin", u["body_bin"]},
+      {"user_type", "investigator_afm"},
+      {"post", "тергеуші / следователь"},
+      {"phone", u["phone"]},
+      {"grounds", json::array({"criminal_case"})},
+      {"order",
+       {{"number", "88-ЛС"},
+        {"signed_at", aaj::time::format_astana(aaj::time::now() - std::chrono::hours(30))}}},
+      {"signed_at", aaj::time::format_astana(aaj::time::now())}};
+  auto cms3 = inst->sign_key(u)->sign(transfer.dump());
+  json filed3;
+  ASSERT_EQ(
+      post(*api, "/api/v1/applications", {{"cms", aaj::pki::base64_encode(*cms3)}}, "", &filed3),
+      201);
+  bool late = false;
+  for (const auto& c : filed3["checks"])
+    if (c["check"] == "within_24h_of_order") late = !c["ok"].get<bool>();
+  EXPECT_TRUE(late) << filed3.dump();
+  std::string user_token = inst->enter(*inst->api(), u);
+  ASSERT_EQ(
+      post(*api, "/api/v1/operator/applications/register", {{"id", filed3["application_id"]}}, op),
+      200);
+  // Rights changed: the user's sessions ended, and the new user type is in force.
+  EXPECT_EQ(inst->api()->get("/api/v1/me", user_token)->status, 401);
+  auto api4 = inst->api();
+  std::string t4 = inst->enter(*api4, u);
+  EXPECT_EQ(api4->get("/api/v1/me", t4)->body["user_type"], "investigator_afm");
+}
+
 TEST_F(Access, EveryLifecycleEventIsLogged) {
   inst->stop();
   auto v = run_aaj({"log", "verify", "--config", inst->config().string()});

@@ -2,6 +2,7 @@
 // signed agreement; nothing is served before all three; wrong, replayed and expired codes are
 // refused; failures lock the account; idle sessions end; SMS can be switched off per body.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <fstream>
 #include <thread>
@@ -209,6 +210,27 @@ TEST_F(Entry, IdleSessionsEndAndUsersSeeAndEndTheirSessions) {
   std::this_thread::sleep_for(std::chrono::milliseconds(3500));
   auto idle = api->get("/api/v1/me", a);
   EXPECT_EQ(idle->status, 401);
+}
+
+TEST_F(Entry, AccountsUnusedForNinetyDaysAreDisabled) {
+  const json& u = inst->user("afm_worker");
+  // Time passes: the account's creation and last entry move 91 days into the past.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((inst->dir() / "data/aaj.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  int64_t old = aaj::time::to_micros(aaj::time::now()) - int64_t{91} * 86400 * 1000000;
+  std::string sql = "UPDATE users SET created_at=" + std::to_string(old) +
+                    ", last_entry_at=" + std::to_string(old) + " WHERE iin='" +
+                    u["iin"].get<std::string>() + "'";
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto api = inst->api();
+  auto t = aaj::client::enter(*api, *inst->auth_key(u));
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().code, "account_inactive");
+  auto again = aaj::client::enter(*api, *inst->auth_key(u));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "user_blocked");  // disabled until the operator re-enables
 }
 
 TEST_F(Entry, EveryStepIsInTheLog) {
