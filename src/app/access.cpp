@@ -10,10 +10,6 @@
 namespace aaj::app::detail {
 namespace {
 
-json parse_json(std::string_view text) {
-  return json_limits::too_deep(text) ? json(nullptr) : json::parse(text, nullptr, false);
-}
-
 std::string str(const json& j, const char* key) {
   return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }
@@ -51,13 +47,11 @@ Result<Caller> GatewayImpl::staff(const http::Request& req, const std::string& r
 http::Response GatewayImpl::submit_application(const http::Request& req) {
   auto now = time::now();
   json body = parse_json(req.body);
-  if (!body.is_object() || !body.contains("cms") || !body["cms"].is_string())
-    return error_response("malformed_request", "", "expected {\"cms\": base64 DER CMS}");
-  auto der = pki::base64_decode(body["cms"].get<std::string>());
-  if (!der) return error_response("malformed_cms", "", "cms is not base64");
-  pki::VerifyResult v = verifier_->verify(*der, {now, pki::Usage::Signing, true});
-  if (!v.valid) return error_response(cms_code(v.reason), "", v.detail);
-  json doc = parse_json(v.content);
+  auto signed_doc = signed_document(body.is_object() ? body.value("cms", json()) : json(), now);
+  if (!signed_doc) return error_response(signed_doc.error().code, "", signed_doc.error().detail);
+  const pki::VerifyResult& v = signed_doc->verified;
+  const std::string& der = signed_doc->der;
+  const json& doc = signed_doc->content;
   if (!doc.is_object() || has_float(doc))
     return error_response("invalid_document", "", "the application must be a JSON object");
   std::string kind = str(doc, "kind"), iin = str(doc, "iin");
@@ -130,7 +124,7 @@ http::Response GatewayImpl::submit_application(const http::Request& req) {
   a.applicant = v.signer.iin;
   a.body_bin = body_bin;
   a.data = doc.dump();
-  a.cms_base64 = pki::base64_encode(*der);
+  a.cms_base64 = pki::base64_encode(der);
   a.checks = checks.dump();
   a.received_at = now;
   a.due_at = now + std::chrono::seconds(cfg_.application_deadline_seconds);
@@ -264,12 +258,11 @@ http::Response GatewayImpl::operator_refuse(const http::Request& req) {
   json body = parse_json(req.body);
   auto a = application_for_decision(*c, str(body, "id"));
   if (!a) return error_response(a.error().code, "", a.error().detail);
-  auto der = pki::base64_decode(str(body, "cms"));
-  if (!der) return error_response("malformed_cms", "", "cms is not base64");
-  pki::VerifyResult v = verifier_->verify(*der, {now, pki::Usage::Signing, true});
-  if (!v.valid) return error_response(cms_code(v.reason), "", v.detail);
-  if (v.signer.iin != c->user.iin) return error_response("signer_mismatch", "", "");
-  json decision = parse_json(v.content);
+  auto signed_doc = signed_document(body.value("cms", json()), now);
+  if (!signed_doc) return error_response(signed_doc.error().code, "", signed_doc.error().detail);
+  if (signed_doc->verified.signer.iin != c->user.iin)
+    return error_response("signer_mismatch", "", "");
+  const json& decision = signed_doc->content;
   if (str(decision, "application_id") != a->id || str(decision, "decision") != "refused" ||
       str(decision, "reason").size() < 3)
     return error_response("invalid_document", "",
@@ -278,7 +271,7 @@ http::Response GatewayImpl::operator_refuse(const http::Request& req) {
   a->decided_at = now;
   a->decided_by = c->user.iin;
   a->reason = str(decision, "reason");
-  a->decision_cms_base64 = pki::base64_encode(*der);
+  a->decision_cms_base64 = pki::base64_encode(signed_doc->der);
   auto w = journal_->append("application_refused", {{"application_id", a->id},
                                                     {"iin", a->iin},
                                                     {"operator", c->user.iin},

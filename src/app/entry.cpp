@@ -85,8 +85,7 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
       return error_response("journal_unavailable", "", "");
     return error_response(code, "", detail);
   };
-  json body =
-      json_limits::too_deep(req.body) ? json(nullptr) : json::parse(req.body, nullptr, false);
+  json body = parse_json(req.body);
   if (body.is_discarded() || !body.is_object() || !body.contains("challenge_id") ||
       !body["challenge_id"].is_string() || !body.contains("cms") || !body["cms"].is_string())
     return refuse("malformed_request", "expected {\"challenge_id\", \"cms\"}");
@@ -315,8 +314,7 @@ http::Response GatewayImpl::sms_verify(const http::Request& req) {
   auto now = time::now();
   auto c = pending_caller(req, now);
   if (!c) return error_response(c.error().code, "", c.error().detail);
-  json body =
-      json_limits::too_deep(req.body) ? json(nullptr) : json::parse(req.body, nullptr, false);
+  json body = parse_json(req.body);
   if (!body.is_object() || !body.contains("code") || !body["code"].is_string())
     return error_response("malformed_request", "", "expected {\"code\": \"123456\"}");
   Status s = sms_codes_->verify(c->session.token_hash, body["code"].get<std::string>(), now);
@@ -343,17 +341,12 @@ http::Response GatewayImpl::agreement_sign(const http::Request& req) {
   auto now = time::now();
   auto c = authenticate(req, now, true);
   if (!c) return error_response(c.error().code, "", c.error().detail);
-  json body =
-      json_limits::too_deep(req.body) ? json(nullptr) : json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("cms") || !body["cms"].is_string())
-    return error_response("malformed_request", "", "expected {\"cms\": base64 DER CMS}");
-  auto der = pki::base64_decode(body["cms"].get<std::string>());
-  if (!der) return error_response("malformed_cms", "", "cms is not base64");
-  pki::VerifyResult v = verifier_->verify(*der, {now, pki::Usage::Signing, true});
-  if (!v.valid) return error_response(cms_code(v.reason), "", v.detail);
+  json body = parse_json(req.body);
+  auto signed_doc = signed_document(body.is_object() ? body.value("cms", json()) : json(), now);
+  if (!signed_doc) return error_response(signed_doc.error().code, "", signed_doc.error().detail);
+  const pki::VerifyResult& v = signed_doc->verified;
   if (v.signer.iin != c->user.iin) return error_response("signer_mismatch", "", "");
-  json doc =
-      json_limits::too_deep(v.content) ? json(nullptr) : json::parse(v.content, nullptr, false);
+  const json& doc = signed_doc->content;
   auto text = [&](const char* k) {
     return doc.is_object() && doc.contains(k) && doc[k].is_string() ? doc[k].get<std::string>()
                                                                     : std::string();
@@ -368,7 +361,7 @@ http::Response GatewayImpl::agreement_sign(const http::Request& req) {
       *signed_at > now + skew)
     return error_response("stale_request", "", "signed_at must be now (ISO 8601 with offset)");
   store::Agreement a{c->user.iin, agreement_["version"].get<std::string>(), agreement_sha256_,
-                     pki::base64_encode(*der), now};
+                     pki::base64_encode(signed_doc->der), now};
   auto w = journal_->append("agreement_signed", {{"iin", a.iin},
                                                  {"version", a.version},
                                                  {"text_sha256", a.text_sha256},

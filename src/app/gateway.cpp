@@ -267,8 +267,7 @@ http::Response GatewayImpl::process_request(const http::Request& req, Trace& tr)
   if (!agreed) return finish(tr, agreed.error());
   if (!*agreed) return finish(tr, {"agreement_required", "sign the agreement on terms of use"});
 
-  json body =
-      json_limits::too_deep(req.body) ? json(nullptr) : json::parse(req.body, nullptr, false);
+  json body = parse_json(req.body);
   if (body.is_discarded() || !body.is_object() || !body.contains("cms") || !body["cms"].is_string())
     return finish(tr, {"malformed_request", "expected {\"cms\": base64 DER CMS}"});
   auto der = pki::base64_decode(body["cms"].get<std::string>());
@@ -408,6 +407,20 @@ Status GatewayImpl::refill_replay_guard() {
     }
     return true;
   });
+}
+
+json parse_json(std::string_view text) {
+  return json_limits::too_deep(text) ? json(nullptr) : json::parse(text, nullptr, false);
+}
+
+Result<SignedDocument> GatewayImpl::signed_document(const json& cms, time::Instant now) {
+  if (!cms.is_string()) return Error{"malformed_request", "expected \"cms\": base64 DER CMS"};
+  auto der = pki::base64_decode(cms.get<std::string>());
+  if (!der) return Error{"malformed_cms", "cms is not base64"};
+  SignedDocument d{*der, verifier_->verify(*der, {now, pki::Usage::Signing, true}), nullptr};
+  if (!d.verified.valid) return Error{cms_code(d.verified.reason), d.verified.detail};
+  d.content = parse_json(d.verified.content);
+  return d;
 }
 
 }  // namespace detail

@@ -41,6 +41,16 @@ json signer_json(const pki::CertInfo& c);
 // "ip:port" → "ip" (IPv6 addresses keep their colons).
 std::string client_address(const std::string& remote);
 bool has_explicit_offset(const std::string& s);
+// Parses untrusted JSON text; null when malformed or nested deeper than json_limits allows.
+json parse_json(std::string_view text);
+
+// A document signed with a signing key: the CMS bytes, the verification, the parsed content.
+struct SignedDocument {
+  std::string der;
+  pki::VerifyResult verified;
+  json content;  // null when the signed content is not JSON
+};
+
 // The portal's session cookie (Secure, HttpOnly, SameSite=Strict); "" and 0 clear it.
 std::string session_cookie(const std::string& token, int max_age_seconds);
 // The session token from "Authorization: Bearer …" (API clients) or the aaj_session cookie.
@@ -130,6 +140,10 @@ class GatewayImpl final : public Gateway {
   http::Response agreement_sign(const http::Request& req);
   http::Response sessions(const http::Request& req);
   http::Response end_session(const http::Request& req);
+
+  // Decodes base64 `cms`, verifies it as a *signing* CMS at `now` (chain, key usage, revocation)
+  // and parses its content. Errors: "malformed_cms", the verifier's reasons.
+  Result<SignedDocument> signed_document(const json& cms, time::Instant now);
 
   // ---- access lifecycle (access.cpp) ----
   // A full session holding `role`; *body_bin gets the role's body (controllers' scope).
