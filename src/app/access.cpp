@@ -43,6 +43,38 @@ Result<Caller> GatewayImpl::staff(const http::Request& req, const std::string& r
   return Error{"not_staff", "this action needs the " + role + " role"};
 }
 
+// Unauthenticated callers get the error; authenticated ones without the role are logged.
+http::Response GatewayImpl::refusal_or_error(const http::Request& req, const Error& e) {
+  if (e.code != "not_staff") return error_response(e.code, "", e.detail);
+  return staff_refusal(req, "", e);
+}
+
+// A submission refused on arrival: logged with who signed it, then answered.
+http::Response GatewayImpl::refused_on_arrival(const http::Request& req, const pki::VerifyResult& v,
+                                               const std::string& code, const std::string& detail) {
+  if (auto w =
+          journal_->append("application_refused_on_arrival", {{"signer", signer_json(v.signer)},
+                                                              {"code", code},
+                                                              {"detail", detail},
+                                                              {"remote", req.remote}});
+      !w)
+    return error_response("journal_unavailable", "", "");
+  return error_response(code, "", detail);
+}
+
+// A staff action refused (role, scope, separation of duties): logged, then answered.
+http::Response GatewayImpl::staff_refusal(const http::Request& req, const std::string& iin,
+                                          const Error& e) {
+  if (auto w = journal_->append("staff_action_refused", {{"path", req.path},
+                                                         {"iin", iin},
+                                                         {"code", e.code},
+                                                         {"detail", e.detail},
+                                                         {"remote", req.remote}});
+      !w)
+    return error_response("journal_unavailable", "", "");
+  return error_response(e.code, "", e.detail);
+}
+
 // POST /api/v1/applications {"cms"}: the application document, signed by the applicant.
 http::Response GatewayImpl::submit_application(const http::Request& req) {
   auto now = time::now();
@@ -54,10 +86,16 @@ http::Response GatewayImpl::submit_application(const http::Request& req) {
   const json& doc = signed_doc->content;
   if (!doc.is_object() || has_float(doc))
     return error_response("invalid_document", "", "the application must be a JSON object");
+  // A signed application is fresh or refused: a captured one cannot be filed again later.
+  auto signed_at = time::parse_iso8601(str(doc, "signed_at"));
+  auto skew = std::chrono::seconds(cfg_.max_clock_skew_seconds);
+  if (!signed_at || !has_explicit_offset(str(doc, "signed_at")) || *signed_at < now - skew ||
+      *signed_at > now + skew)
+    return refused_on_arrival(req, v, "stale_request", "signed_at must be now, with an offset");
   std::string kind = str(doc, "kind"), iin = str(doc, "iin");
   if (kind != "new" && kind != "transfer" && kind != "block")
-    return error_response("invalid_document", "", "kind must be new, transfer or block");
-  if (iin.empty()) return error_response("invalid_document", "", "iin is required");
+    return refused_on_arrival(req, v, "invalid_document", "kind must be new, transfer or block");
+  if (iin.empty()) return refused_on_arrival(req, v, "invalid_document", "iin is required");
 
   json checks = json::array();
   checks.push_back(check("signature", true, "signed by IIN " + v.signer.iin));
@@ -67,22 +105,25 @@ http::Response GatewayImpl::submit_application(const http::Request& req) {
 
   if (kind == "block") {
     // An application to block: from the user, or from a controller of the user's body.
-    if (!*existing) return error_response("user_unknown", "", iin);
+    if (!*existing) return refused_on_arrival(req, v, "user_unknown", iin);
     body_bin = (*existing)->body_bin;
     bool self = v.signer.iin == iin;
     bool controller = false;
-    if (auto roles = store_->staff_roles_of(v.signer.iin))
-      for (const auto& r : *roles) controller |= r.role == "controller" && r.body_bin == body_bin;
-    if (!self && !controller) return error_response("out_of_scope", "", "not your body's user");
+    auto signer = store_->find_user(v.signer.iin);  // a blocked controller controls nothing
+    if (signer && *signer && (*signer)->status == "active")
+      if (auto roles = store_->staff_roles_of(v.signer.iin))
+        for (const auto& r : *roles) controller |= r.role == "controller" && r.body_bin == body_bin;
+    if (!self && !controller)
+      return refused_on_arrival(req, v, "out_of_scope", "not an active controller of that body");
     if (str(doc, "reason").size() < 3)
-      return error_response("invalid_document", "", "reason is required");
+      return refused_on_arrival(req, v, "invalid_document", "reason is required");
     checks.push_back(check("applicant_may_ask", true, self ? "the user" : "a controller"));
   } else {
     if (v.signer.iin != iin)
-      return error_response("signer_mismatch", "", "the applicant must sign their application");
+      return refused_on_arrival(req, v, "signer_mismatch", "the applicant signs their application");
     for (const char* f : {"full_name", "body_bin", "user_type", "phone", "post"})
       if (str(doc, f).empty())
-        return error_response("invalid_document", "", std::string(f) + " is required");
+        return refused_on_arrival(req, v, "invalid_document", std::string(f) + " is required");
     checks.push_back(check("iin_valid", ids::parse_iin(iin).has_value()));
     checks.push_back(
         check("organisation_bin", v.signer.bin.empty() || v.signer.bin == body_bin,
@@ -111,8 +152,10 @@ http::Response GatewayImpl::submit_application(const http::Request& req) {
       } else {
         auto hours =
             std::chrono::duration_cast<std::chrono::minutes>(now - *order_signed).count() / 60.0;
-        checks.push_back(check("within_24h_of_order", now - *order_signed <= std::chrono::hours(24),
-                               std::to_string(static_cast<int>(hours)) + " h after the order"));
+        checks.push_back(
+            check("within_24h_of_order",
+                  *order_signed <= now && now - *order_signed <= std::chrono::hours(24),
+                  std::to_string(static_cast<int>(hours)) + " h after the order"));
       }
     }
   }
@@ -187,7 +230,7 @@ http::Response GatewayImpl::application_status(const http::Request& req) {
 // GET /api/v1/operator/applications: the queue, oldest first, with the time left (Astana time).
 http::Response GatewayImpl::operator_queue(const http::Request& req) {
   auto c = staff(req, "operator", nullptr);
-  if (!c) return error_response(c.error().code, "", c.error().detail);
+  if (!c) return refusal_or_error(req, c.error());
   auto now = time::now();
   auto pending = store_->list_applications("submitted");
   if (!pending) return error_response(pending.error().code, "", pending.error().detail);
@@ -218,10 +261,10 @@ Result<store::Application> GatewayImpl::application_for_decision(const Caller& c
 
 http::Response GatewayImpl::operator_register(const http::Request& req) {
   auto c = staff(req, "operator", nullptr);
-  if (!c) return error_response(c.error().code, "", c.error().detail);
+  if (!c) return refusal_or_error(req, c.error());
   auto now = time::now();
   auto a = application_for_decision(*c, str(parse_json(req.body), "id"));
-  if (!a) return error_response(a.error().code, "", a.error().detail);
+  if (!a) return staff_refusal(req, c->user.iin, a.error());
   json doc = json::parse(a->data);
   a->status = "registered";
   a->decided_at = now;
@@ -232,12 +275,12 @@ http::Response GatewayImpl::operator_register(const http::Request& req) {
                                                        {"operator", c->user.iin},
                                                        {"overdue", now > a->due_at}});
   if (!w) return error_response("journal_unavailable", "", "");
-  if (Status s = store_->decide_application(*a); !s)
-    return error_response(s.error().code, "", s.error().detail);
+  // The effect first, then the decision: a failed effect leaves the application submitted
+  // (it can be decided again), never "registered" with the user untouched.
   Status effect;
   if (a->kind == "new") {
     effect = store_->add_user({a->iin, str(doc, "user_type"), a->body_bin, str(doc, "full_name"),
-                               str(doc, "phone"), "active", now});
+                               str(doc, "phone"), "active", now, now});
   } else if (a->kind == "transfer") {
     effect = store_->update_user_post(a->iin, str(doc, "user_type"), a->body_bin);
     if (effect) effect = store_->revoke_sessions_of(a->iin);  // rights changed: enter again
@@ -246,6 +289,8 @@ http::Response GatewayImpl::operator_register(const http::Request& req) {
     if (effect) effect = store_->revoke_sessions_of(a->iin);
   }
   if (!effect) return error_response(effect.error().code, "", effect.error().detail);
+  if (Status s = store_->decide_application(*a); !s)
+    return error_response(s.error().code, "", s.error().detail);
   return json_response(200, application_json(*a, now));
 }
 
@@ -253,11 +298,11 @@ http::Response GatewayImpl::operator_register(const http::Request& req) {
 // {"application_id","decision":"refused","reason","signed_at"}; the CMS is kept with it.
 http::Response GatewayImpl::operator_refuse(const http::Request& req) {
   auto c = staff(req, "operator", nullptr);
-  if (!c) return error_response(c.error().code, "", c.error().detail);
+  if (!c) return refusal_or_error(req, c.error());
   auto now = time::now();
   json body = parse_json(req.body);
   auto a = application_for_decision(*c, str(body, "id"));
-  if (!a) return error_response(a.error().code, "", a.error().detail);
+  if (!a) return staff_refusal(req, c->user.iin, a.error());
   auto signed_doc = signed_document(body.value("cms", json()), now);
   if (!signed_doc) return error_response(signed_doc.error().code, "", signed_doc.error().detail);
   if (signed_doc->verified.signer.iin != c->user.iin)
@@ -288,8 +333,8 @@ http::Response GatewayImpl::operator_refuse(const http::Request& req) {
 http::Response GatewayImpl::set_status_by(const http::Request& req, const std::string& role,
                                           const std::string& status) {
   std::string scope;
-  auto c = staff(req, role, &scope);
-  if (!c) return error_response(c.error().code, "", c.error().detail);
+  auto c = staff(req, role, &scope);  // (the scope of a controller)
+  if (!c) return refusal_or_error(req, c.error());
   json body = parse_json(req.body);
   std::string iin = str(body, "iin"), reason = str(body, "reason");
   if (reason.size() < 3) return error_response("malformed_request", "", "reason is required");
@@ -297,8 +342,10 @@ http::Response GatewayImpl::set_status_by(const http::Request& req, const std::s
   if (!u) return error_response(u.error().code, "", u.error().detail);
   if (!*u) return error_response("user_unknown", "", iin);
   if (role == "controller" && (*u)->body_bin != scope)
-    return error_response("out_of_scope", "", "a controller acts on their own body's users");
-  if (iin == c->user.iin) return error_response("own_application", "", "not on yourself");
+    return staff_refusal(req, c->user.iin,
+                         {"out_of_scope", "a controller acts on their own body's users"});
+  if (iin == c->user.iin)
+    return staff_refusal(req, c->user.iin, {"own_application", "not on yourself"});
   auto w = journal_->append(status == "blocked" ? "user_blocked" : "user_unblocked",
                             {{"iin", iin},
                              {"by", c->user.iin},
@@ -308,16 +355,20 @@ http::Response GatewayImpl::set_status_by(const http::Request& req, const std::s
   if (!w) return error_response("journal_unavailable", "", "");
   if (Status s = store_->set_user_status(iin, status); !s)
     return error_response(s.error().code, "", s.error().detail);
-  if (status == "blocked")
+  if (status == "blocked") {
     if (Status s = store_->revoke_sessions_of(iin); !s)
       return error_response(s.error().code, "", s.error().detail);
+  } else if (Status s = store_->record_entry(iin, time::now(), false); !s) {
+    // Re-enabled: the inactivity clock starts again, or the next entry would disable it anew.
+    return error_response(s.error().code, "", s.error().detail);
+  }
   return json_response(200, {{"iin", iin}, {"status", status}, {"logged_at", w->at_astana}});
 }
 
 // Edits a user's contact details at once (R-ACC-5), with a reason; logged.
 http::Response GatewayImpl::operator_edit(const http::Request& req) {
   auto c = staff(req, "operator", nullptr);
-  if (!c) return error_response(c.error().code, "", c.error().detail);
+  if (!c) return refusal_or_error(req, c.error());
   json body = parse_json(req.body);
   std::string iin = str(body, "iin"), name = str(body, "full_name"), phone = str(body, "phone");
   if (str(body, "reason").size() < 3)
@@ -326,7 +377,8 @@ http::Response GatewayImpl::operator_edit(const http::Request& req) {
     return error_response("malformed_request", "", "phone must be +7 followed by 10 digits");
   if (name.empty() && phone.empty())
     return error_response("malformed_request", "", "nothing to edit (full_name, phone)");
-  if (iin == c->user.iin) return error_response("own_application", "", "not on yourself");
+  if (iin == c->user.iin)
+    return staff_refusal(req, c->user.iin, {"own_application", "not on yourself"});
   auto w = journal_->append("user_edited", {{"iin", iin},
                                             {"by", c->user.iin},
                                             {"reason", str(body, "reason")},

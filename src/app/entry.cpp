@@ -223,6 +223,10 @@ bool GatewayImpl::sms_allowed(const store::User& u) const {
   return true;
 }
 
+std::mutex& GatewayImpl::factor_lock(const std::string& iin) {
+  return factor_locks_[std::hash<std::string>{}(iin) % factor_locks_.size()];
+}
+
 Status GatewayImpl::check_lockout(const std::string& iin, time::Instant now) {
   auto window = std::chrono::seconds(cfg_.lockout_window_seconds);
   auto n = store_->count_auth_failures(iin, now - window);
@@ -233,23 +237,22 @@ Status GatewayImpl::check_lockout(const std::string& iin, time::Instant now) {
   return {};
 }
 
-void GatewayImpl::record_failure(const std::string& iin, time::Instant now) {
-  (void)store_->record_auth_failure(iin, now);
+Status GatewayImpl::record_failure(const std::string& iin, time::Instant now) {
+  return store_->record_auth_failure(iin, now);
 }
 
 http::Response GatewayImpl::second_factor_done(const Caller& c, const std::string& method,
                                                const json& detail) {
-  if (Status s = store_->set_session_stage(c.session.token_hash, "full"); !s)
-    return error_response(s.error().code, "", s.error().detail);
   json rec = {{"iin", c.user.iin},
               {"method", method},
               {"outcome", "passed"},
               {"session", c.session.token_hash.substr(0, 16)}};
   if (!detail.is_null()) rec["detail"] = detail;
-  if (auto w = journal_->append("entry_second_factor", rec); !w) {
-    (void)store_->revoke_session(c.session.token_hash);
+  // Logged before the session is promoted: an entry the log does not show never happened.
+  if (auto w = journal_->append("entry_second_factor", rec); !w)
     return error_response("journal_unavailable", "", "");
-  }
+  if (Status s = store_->set_session_stage(c.session.token_hash, "full"); !s)
+    return error_response(s.error().code, "", s.error().detail);
   store::Session full = c.session;
   full.stage = "full";
   json answer = {{"status", "entered"}, {"next", next_steps(c.user, full)}};
@@ -265,7 +268,9 @@ http::Response GatewayImpl::second_factor_done(const Caller& c, const std::strin
 http::Response GatewayImpl::second_factor_failed(const Caller& c, const std::string& method,
                                                  const Error& e) {
   auto now = time::now();
-  record_failure(c.user.iin, now);
+  // A failure that cannot be counted must not be free: refuse (fail closed).
+  if (Status r = record_failure(c.user.iin, now); !r)
+    return error_response("store_unavailable", "", r.error().detail);
   json rec = {{"iin", c.user.iin},
               {"method", method},
               {"outcome", "refused"},
@@ -300,11 +305,14 @@ http::Response GatewayImpl::sms_send(const http::Request& req) {
   if (!code) return error_response(code.error().code, "", code.error().detail);
   std::string text =
       "AAJ: кіру коды / код входа " + *code + ". Ешкімге айтпаңыз / никому не сообщайте.";
+  if (auto w =
+          journal_->append("sms_code_sent", {{"iin", c->user.iin},
+                                             {"to", auth::mask_phone(c->user.phone)},
+                                             {"session", c->session.token_hash.substr(0, 16)}});
+      !w)
+    return error_response("journal_unavailable", "", "");
   if (Status s = sms_gateway_->send(c->user.phone, text); !s)
     return error_response("sms_unavailable", "", s.error().detail);
-  (void)journal_->append("sms_code_sent", {{"iin", c->user.iin},
-                                           {"to", auth::mask_phone(c->user.phone)},
-                                           {"session", c->session.token_hash.substr(0, 16)}});
   return json_response(200, {{"sent_to", auth::mask_phone(c->user.phone)},
                              {"expires_in_seconds", cfg_.sms.code_ttl_seconds},
                              {"resend_after_seconds", cfg_.sms.resend_interval_seconds}});
@@ -317,6 +325,10 @@ http::Response GatewayImpl::sms_verify(const http::Request& req) {
   json body = parse_json(req.body);
   if (!body.is_object() || !body.contains("code") || !body["code"].is_string())
     return error_response("malformed_request", "", "expected {\"code\": \"123456\"}");
+  // Check, verify and count as one step per user: parallel guesses cannot outrun the lockout.
+  std::lock_guard<std::mutex> one_at_a_time(factor_lock(c->user.iin));
+  if (Status l = check_lockout(c->user.iin, now); !l)
+    return error_response(l.error().code, "", l.error().detail);
   Status s = sms_codes_->verify(c->session.token_hash, body["code"].get<std::string>(), now);
   if (!s) return second_factor_failed(*c, "sms", s.error());
   return second_factor_done(*c, "sms", nullptr);
@@ -378,7 +390,7 @@ http::Response GatewayImpl::agreement_sign(const http::Request& req) {
 
 http::Response GatewayImpl::sessions(const http::Request& req) {
   auto now = time::now();
-  auto c = authenticate(req, now, false);
+  auto c = authenticate(req, now, true);  // EDS alone may only finish entering
   if (!c) return error_response(c.error().code, "", c.error().detail);
   auto all = store_->sessions_of(c->user.iin);
   if (!all) return error_response(all.error().code, "", all.error().detail);
@@ -398,7 +410,7 @@ http::Response GatewayImpl::sessions(const http::Request& req) {
 // Ends one of the caller's sessions by its id (the first 16 hex of its hash), or all others.
 http::Response GatewayImpl::end_session(const http::Request& req) {
   auto now = time::now();
-  auto c = authenticate(req, now, false);
+  auto c = authenticate(req, now, true);  // EDS alone may only finish entering
   if (!c) return error_response(c.error().code, "", c.error().detail);
   json body = json::parse(req.body, nullptr, false);
   std::string id = body.is_object() && body.contains("id") && body["id"].is_string()
@@ -409,11 +421,13 @@ http::Response GatewayImpl::end_session(const http::Request& req) {
   if (!all) return error_response(all.error().code, "", all.error().detail);
   for (const auto& s : *all) {
     if (s.token_hash.compare(0, 16, id) != 0) continue;
+    if (auto w = journal_->append(
+            "session_ended",
+            {{"iin", c->user.iin}, {"session", id}, {"by", c->session.token_hash.substr(0, 16)}});
+        !w)
+      return error_response("journal_unavailable", "", "");
     if (Status st = store_->revoke_session(s.token_hash); !st)
       return error_response(st.error().code, "", st.error().detail);
-    (void)journal_->append(
-        "session_ended",
-        {{"iin", c->user.iin}, {"session", id}, {"by", c->session.token_hash.substr(0, 16)}});
     return json_response(200, {{"status", "ended"}});
   }
   return error_response("not_found", "", "no such session of yours");
@@ -423,13 +437,13 @@ http::Response GatewayImpl::end_session(const http::Request& req) {
 http::Response GatewayImpl::logout(const http::Request& req) {
   auto c = authenticate(req, time::now(), false);
   if (!c) return error_response(c.error().code, "", c.error().detail);
-  if (Status s = store_->revoke_session(c->session.token_hash); !s)
-    return error_response("store_unavailable", "", s.error().detail);
   if (auto w = journal_->append("logout", {{"iin", c->user.iin},
                                            {"session", c->session.token_hash.substr(0, 16)},
                                            {"remote", req.remote}});
       !w)
     return error_response("journal_unavailable", "", "");
+  if (Status s = store_->revoke_session(c->session.token_hash); !s)
+    return error_response("store_unavailable", "", s.error().detail);
   http::Response resp = json_response(200, {{"status", "ended"}});
   resp.headers.emplace_back("Set-Cookie", session_cookie("", 0));
   return resp;

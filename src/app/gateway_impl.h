@@ -1,6 +1,7 @@
 // Internal to src/app: the gateway's implementation, split by concern across gateway.cpp
 // (routing, the request pipeline) and entry.cpp (EDS, second factors, sessions, agreement).
 #pragma once
+#include <array>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -130,7 +131,9 @@ class GatewayImpl final : public Gateway {
   Result<bool> agreement_signed(const std::string& iin);
   // Error "locked_out" when the user has too many recent second-factor failures.
   Status check_lockout(const std::string& iin, time::Instant now);
-  void record_failure(const std::string& iin, time::Instant now);
+  Status record_failure(const std::string& iin, time::Instant now);
+  // Serializes one user's second-factor attempts (striped: users share a few locks).
+  std::mutex& factor_lock(const std::string& iin);
   bool sms_allowed(const store::User& u) const;
   // Upgrades the session to "full" after a second factor; logs; answers with the next steps.
   http::Response second_factor_done(const Caller& c, const std::string& method, const json& detail);
@@ -149,6 +152,10 @@ class GatewayImpl final : public Gateway {
   // A full session holding `role`; *body_bin gets the role's body (controllers' scope).
   Result<Caller> staff(const http::Request& req, const std::string& role, std::string* body_bin);
   http::Response submit_application(const http::Request& req);
+  http::Response refused_on_arrival(const http::Request& req, const pki::VerifyResult& v,
+                                    const std::string& code, const std::string& detail);
+  http::Response staff_refusal(const http::Request& req, const std::string& iin, const Error& e);
+  http::Response refusal_or_error(const http::Request& req, const Error& e);
   http::Response application_status(const http::Request& req);
   json application_json(const store::Application& a, time::Instant now) const;
   Result<store::Application> application_for_decision(const Caller& c, const std::string& id);
@@ -185,6 +192,7 @@ class GatewayImpl final : public Gateway {
   ReplayGuard replay_;
   std::shared_ptr<auth::SmsGateway> sms_gateway_;
   std::unique_ptr<auth::SmsCodes> sms_codes_;
+  std::array<std::mutex, 64> factor_locks_;
   std::mutex webauthn_mu_;
   // session hash -> (challenge, expiry): one outstanding WebAuthn ceremony per session
   std::unordered_map<std::string, std::pair<std::string, time::Instant>> webauthn_challenges_;

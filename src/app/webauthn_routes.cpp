@@ -138,6 +138,10 @@ http::Response GatewayImpl::webauthn_verify(const http::Request& req) {
       return error_response("malformed_request", "", *bad + " must be base64url");
   auto challenge = take_webauthn_challenge(c->session.token_hash, now);
   if (!challenge) return error_response("challenge_unknown", "", "ask for options first");
+  // As for SMS: check, verify and count as one step per user.
+  std::lock_guard<std::mutex> one_at_a_time(factor_lock(c->user.iin));
+  if (Status l = check_lockout(c->user.iin, now); !l)
+    return error_response(l.error().code, "", l.error().detail);
   auto creds = store_->credentials_of(c->user.iin);
   if (!creds) return error_response(creds.error().code, "", creds.error().detail);
   std::string id_text = wa::base64url_encode(id);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <fstream>
 #include <mutex>
 
@@ -171,7 +172,9 @@ Result<std::string> read_outbox_code(const std::filesystem::path& outbox, const 
   for (const auto& e : std::filesystem::directory_iterator(outbox, ec)) {
     std::string name = e.path().filename().string();
     if (name.empty() || name[0] == '.' || e.path().extension() != ".json") continue;
-    if (std::stoll(name.substr(0, name.find('-'))) < since_micros) continue;
+    int64_t written = 0;  // "<micros>-<n>.json"; anything else in the folder is not ours
+    auto [end, ec2] = std::from_chars(name.data(), name.data() + name.size(), written);
+    if (ec2 != std::errc() || end == name.data() || written < since_micros) continue;
     std::ifstream in(e.path());
     auto m = nlohmann::json::parse(in, nullptr, false);
     if (!m.is_object() || (!phone.empty() && text_of(m, "to") != phone)) continue;

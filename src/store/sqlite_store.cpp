@@ -143,17 +143,47 @@ class SqliteStore final : public Store {
       Stmt v(db, "PRAGMA user_version");
       if (v.ok() && v.step() == SQLITE_ROW) version = static_cast<int>(v.col_int(0));
     }
-    // Version 0 is a new file: kSchema below creates everything at the current version.
-    auto migrate = [&](const char* sql) -> Status {
-      if (sqlite3_exec(db, sql, nullptr, nullptr, &err) == SQLITE_OK) return {};
+    // Version 0 is a new file: kSchema below creates everything at the current version. Older
+    // files are upgraded in one transaction, column by column where a column may be missing.
+    auto exec = [&](const std::string& sql) -> Status {
+      if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) == SQLITE_OK) return {};
       std::string m = err ? err : "migration";
       sqlite3_free(err);
       err = nullptr;
       return Error{"store_unavailable", "migration: " + m};
     };
+    auto has_column = [&](const char* table, const char* column) {
+      Stmt info(db, (std::string("PRAGMA table_info(") + table + ")").c_str());
+      while (info.ok() && info.step() == SQLITE_ROW)
+        if (info.col_text(1) == column) return true;
+      return false;
+    };
     Status migrated;
-    if (version == 1) migrated = migrate(kMigrateV1);
-    if (migrated && version >= 1 && version <= 3) migrated = migrate(kMigrateV3);
+    if (version >= 1 && version < kSchemaVersion) {
+      migrated = exec("BEGIN IMMEDIATE");
+      if (migrated && version == 1) migrated = exec(kMigrateV1);
+      if (migrated && version <= 3) {
+        migrated = exec(kMigrateV3);
+        // Accounts existing before the inactivity rule start its clock now, not at creation.
+        if (migrated)
+          migrated = exec("UPDATE users SET last_entry_at=" +
+                          std::to_string(time::to_micros(time::now())));
+      }
+      // A v2/v3 credentials table from before the backup-eligible flag.
+      bool table = false;
+      {
+        Stmt t(db, "SELECT 1 FROM sqlite_master WHERE name='webauthn_credentials'");
+        table = t.ok() && t.step() == SQLITE_ROW;
+      }
+      if (migrated && table && !has_column("webauthn_credentials", "backup_eligible"))
+        migrated = exec(
+            "ALTER TABLE webauthn_credentials ADD COLUMN backup_eligible INTEGER NOT NULL "
+            "DEFAULT 0");
+      if (migrated)
+        migrated = exec("COMMIT");
+      else
+        (void)exec("ROLLBACK");
+    }
     if (!migrated) {
       sqlite3_close(db);
       return migrated.error();
@@ -664,7 +694,9 @@ class SqliteStore final : public Store {
                 st.col_text(3),
                 st.col_text(4),
                 st.col_text(5),
-                time::from_micros(st.col_int(6))};
+                time::from_micros(st.col_int(6)),
+                time::from_micros(st.col_int(7)),
+                time::from_micros(st.col_int(8))};
   }
 
   Status exec_one(const char* sql, std::string_view arg) {

@@ -263,6 +263,15 @@ TEST_F(Access, ApplicationsToBlockAndLateTransfers) {
   auto t = aaj::client::enter(*api, *inst->auth_key(target));
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.error().code, "user_blocked");
+  // A captured application cannot be filed again later: signed_at must be now.
+  json stale = block;
+  stale["signed_at"] = aaj::time::format_astana(aaj::time::now() - std::chrono::hours(2));
+  auto cms_stale = inst->sign_key(ctl)->sign(stale.dump());
+  json stale_answer;
+  EXPECT_EQ(post(*api, "/api/v1/applications", {{"cms", aaj::pki::base64_encode(*cms_stale)}}, "",
+                 &stale_answer),
+            403);
+  EXPECT_EQ(stale_answer["error"]["code"], "stale_request");
   // The controller may not file against another body's user.
   json foreign = block;
   foreign["iin"] = inst->user("judge")["iin"];
@@ -316,7 +325,8 @@ TEST_F(Access, EveryLifecycleEventIsLogged) {
   std::string log((std::istreambuf_iterator<char>(in)), {});
   for (const char* t :
        {"\"application_received\"", "\"application_registered\"", "\"application_refused\"",
-        "\"user_blocked\"", "\"user_unblocked\"", "\"staff_role_granted\"", "\"agreement_signed\""})
+        "\"user_blocked\"", "\"user_unblocked\"", "\"staff_action_refused\"",
+        "\"application_refused_on_arrival\"", "\"staff_role_granted\"", "\"agreement_signed\""})
     EXPECT_NE(log.find(t), std::string::npos) << t;
 }
 

@@ -231,6 +231,26 @@ TEST_F(Entry, AccountsUnusedForNinetyDaysAreDisabled) {
   auto again = aaj::client::enter(*api, *inst->auth_key(u));
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, "user_blocked");  // disabled until the operator re-enables
+  // The operator re-enables the account: the inactivity clock restarts, entry works again.
+  auto api_op = inst->api();
+  std::string op = inst->enter(*api_op, inst->staff("operator"));
+  auto un = api_op->post("/api/v1/operator/users/unblock",
+                         json{{"iin", u["iin"]}, {"reason", "returned from leave"}}.dump(), op);
+  ASSERT_TRUE(un.ok());
+  ASSERT_EQ(un->status, 200) << un->raw;
+  EXPECT_NO_THROW(inst->enter(*api, u));
+}
+
+TEST_F(Entry, FirstFactorSessionsCannotManageSessions) {
+  auto api = inst->api();
+  std::string t = eds(*api, inst->user("prosecutor"));
+  auto list = api->get("/api/v1/sessions", t);
+  EXPECT_EQ(list->status, 403);
+  EXPECT_EQ(list->body["error"]["code"], "second_factor_required");
+  // A stray file in the development outbox does not break the client's code reader.
+  std::ofstream(inst->dir() / "data/sms-outbox/notes.json") << "{}";
+  EXPECT_FALSE(
+      aaj::client::read_outbox_code(inst->dir() / "data/sms-outbox", "+70000000000", 0).ok());
 }
 
 TEST_F(Entry, EveryStepIsInTheLog) {
