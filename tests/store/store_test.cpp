@@ -92,3 +92,47 @@ TEST(StoreRegistry, UnknownBackendIsAClearError) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, "unknown_backend");
 }
+
+#include <sqlite3.h>
+
+// A database written by the first schema (v1) opens, is migrated in place, and works.
+TEST(StoreMigration, VersionOneDatabaseIsUpgraded) {
+  char tmpl[] = "/tmp/aaj-migrate-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "aaj.db").c_str(), &db), SQLITE_OK);
+  const char* v1 = R"SQL(
+CREATE TABLE bodies (bin TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE users (iin TEXT PRIMARY KEY, user_type TEXT NOT NULL, body_bin TEXT NOT NULL,
+  full_name TEXT NOT NULL, phone TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'blocked')), created_at INTEGER NOT NULL);
+CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, iin TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+INSERT INTO users VALUES('850615300000','prosecutor','050140000105','OLD USER','+77010000001',
+  'active', 1);
+INSERT INTO sessions VALUES('aa','850615300000',1,4102444800000000,0);
+PRAGMA user_version=1;
+)SQL";
+  ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  auto s = store::open_store({"sqlite", dir, ""});
+  ASSERT_TRUE(s.ok()) << s.error().detail;
+  auto u = (*s)->find_user("850615300000");
+  ASSERT_TRUE(u.ok() && u->has_value());
+  // The inactivity clock starts at the upgrade, not at the (ancient) creation.
+  EXPECT_GT((*u)->last_entry_at, time::now() - std::chrono::minutes(5));
+  auto session = (*s)->find_session("aa");
+  ASSERT_TRUE(session.ok() && session->has_value());
+  EXPECT_EQ((*session)->stage, "full");
+  store::WebAuthnCredential c{"cred", "850615300000", "key", -7, 0, time::now(), true};
+  ASSERT_TRUE((*s)->add_credential(c).ok());
+  auto creds = (*s)->credentials_of("850615300000");
+  ASSERT_TRUE(creds.ok());
+  ASSERT_EQ(creds->size(), 1u);
+  EXPECT_TRUE((*creds)[0].backup_eligible);
+  // Opening again is a no-op.
+  s->reset();
+  ASSERT_TRUE(store::open_store({"sqlite", dir, ""}).ok());
+  fs::remove_all(dir);
+}
