@@ -211,7 +211,11 @@ int demo_info(const std::string& dir) {
         << p["password"].get<std::string>() << " \\\n"
         << "    --resource R01 --ground "
            "'{\"type\":\"criminal_case\",\"number\":\"251234567890123\"}' \\\n"
-        << "    --subject '{\"iin\":\"860417300015\"}' --purpose 'Проверка по уголовному делу'\n"
+        << "    --subject '{\"iin\":\"860417300015\"}' --purpose 'Проверка по уголовному делу' \\\n"
+        << "    --sms-outbox " << (fs::path(dir) / "data/sms-outbox").string() << "\n"
+        << "(EDS, then the SMS code - read here from the development outbox; without\n"
+        << "--sms-outbox it is asked for - then, the first time, the agreement on terms of use\n"
+        << "is signed with the signing key, then the request.)\n"
         << "API and commands: docs/api.md.\n\n";
   }
   return 0;
