@@ -249,8 +249,12 @@ std::string KeyPair::public_pem() const {
 
 // ---- Authority ----
 
-Result<Authority> Authority::create(const std::string& name, time::Instant not_before,
-                                    time::Instant not_after) {
+namespace {
+// A CA certificate "CN=<name>, C=KZ" with a new RSA-2048 key, signed by `issuer`/`issuer_key`,
+// or self-signed when they are null.
+Result<std::pair<X509Ptr, KeyPair>> new_ca(const std::string& name, time::Instant not_before,
+                                           time::Instant not_after, X509* issuer,
+                                           EVP_PKEY* issuer_key) {
   auto key = KeyPair::rsa(2048);
   if (!key.ok()) return key.error();
   IssueSpec spec;
@@ -258,9 +262,17 @@ Result<Authority> Authority::create(const std::string& name, time::Instant not_b
   spec.kind = CertKind::CertificationAuthority;
   spec.not_before = not_before;
   spec.not_after = not_after;
-  auto issued = build(spec, key->get(), nullptr, key->get());
+  auto issued = build(spec, key->get(), issuer, issuer_key ? issuer_key : key->get());
   if (!issued.ok()) return issued.error();
-  return Authority(std::move(issued->cert), std::move(key).value());
+  return std::make_pair(std::move(issued->cert), std::move(key).value());
+}
+}  // namespace
+
+Result<Authority> Authority::create(const std::string& name, time::Instant not_before,
+                                    time::Instant not_after) {
+  auto ca = new_ca(name, not_before, not_after, nullptr, nullptr);
+  if (!ca.ok()) return ca.error();
+  return Authority(std::move(ca->first), std::move(ca->second));
 }
 
 Result<Authority> Authority::load(const std::filesystem::path& cert_pem,
@@ -282,16 +294,9 @@ Result<Authority> Authority::load(const std::filesystem::path& cert_pem,
 
 Result<Authority> Authority::subordinate(const std::string& name, time::Instant not_before,
                                          time::Instant not_after) const {
-  auto key = KeyPair::rsa(2048);
-  if (!key.ok()) return key.error();
-  IssueSpec spec;
-  spec.subject.common_name = name;
-  spec.kind = CertKind::CertificationAuthority;
-  spec.not_before = not_before;
-  spec.not_after = not_after;
-  auto issued = build(spec, key->get(), cert_.get(), key_.get());
-  if (!issued.ok()) return issued.error();
-  return Authority(std::move(issued->cert), std::move(key).value());
+  auto ca = new_ca(name, not_before, not_after, cert_.get(), key_.get());
+  if (!ca.ok()) return ca.error();
+  return Authority(std::move(ca->first), std::move(ca->second));
 }
 
 Result<Issued> Authority::issue(const IssueSpec& spec, const KeyPair& subject_key) const {
