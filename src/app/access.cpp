@@ -11,14 +11,7 @@ namespace aaj::app::detail {
 namespace {
 
 std::string str(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
-}
-
-bool phone_ok(const std::string& p) {
-  if (p.size() != 12 || p.compare(0, 2, "+7") != 0) return false;
-  for (size_t i = 1; i < p.size(); ++i)
-    if (p[i] < '0' || p[i] > '9') return false;
-  return true;
+  return string_field(j, key);
 }
 
 json check(const char* name, bool ok, const std::string& detail = "") {
@@ -84,14 +77,11 @@ http::Response GatewayImpl::submit_application(const http::Request& req) {
   const pki::VerifyResult& v = signed_doc->verified;
   const std::string& der = signed_doc->der;
   const json& doc = signed_doc->content;
-  if (!doc.is_object() || has_float(doc))
-    return error_response("invalid_document", "", "the application must be a JSON object");
+  if (!doc.is_object())
+    return refused_on_arrival(req, v, "invalid_document", "the application must be a JSON object");
   // A signed application is fresh or refused: a captured one cannot be filed again later.
-  auto signed_at = time::parse_iso8601(str(doc, "signed_at"));
-  auto skew = std::chrono::seconds(cfg_.max_clock_skew_seconds);
-  if (!signed_at || !has_explicit_offset(str(doc, "signed_at")) || *signed_at < now - skew ||
-      *signed_at > now + skew)
-    return refused_on_arrival(req, v, "stale_request", "signed_at must be now, with an offset");
+  if (Status f = check_signed_at(str(doc, "signed_at"), now, skew()); !f)
+    return refused_on_arrival(req, v, f.error().code, f.error().detail);
   std::string kind = str(doc, "kind"), iin = str(doc, "iin");
   if (kind != "new" && kind != "transfer" && kind != "block")
     return refused_on_arrival(req, v, "invalid_document", "kind must be new, transfer or block");
@@ -139,7 +129,7 @@ http::Response GatewayImpl::submit_application(const http::Request& req) {
             !policy_->decide(user_type, g.get<std::string>(), "", time::astana_day(now)).allow)
           bad_grounds += (g.is_string() ? g.get<std::string>() : "?") + " ";
     checks.push_back(check("grounds_allowed_for_user_type", bad_grounds.empty(), bad_grounds));
-    checks.push_back(check("phone", phone_ok(str(doc, "phone"))));
+    checks.push_back(check("phone", ids::is_kz_phone(str(doc, "phone"))));
     if (kind == "new") {
       checks.push_back(check("no_existing_account", !*existing));
     } else {
@@ -265,7 +255,7 @@ http::Response GatewayImpl::operator_register(const http::Request& req) {
   auto now = time::now();
   auto a = application_for_decision(*c, str(parse_json(req.body), "id"));
   if (!a) return staff_refusal(req, c->user.iin, a.error());
-  json doc = json::parse(a->data);
+  json doc = parse_json(a->data);
   a->status = "registered";
   a->decided_at = now;
   a->decided_by = c->user.iin;
@@ -303,15 +293,17 @@ http::Response GatewayImpl::operator_refuse(const http::Request& req) {
   json body = parse_json(req.body);
   auto a = application_for_decision(*c, str(body, "id"));
   if (!a) return staff_refusal(req, c->user.iin, a.error());
-  auto signed_doc = signed_document(body.value("cms", json()), now);
+  auto signed_doc = signed_document(body.is_object() ? body.value("cms", json()) : json(), now);
   if (!signed_doc) return error_response(signed_doc.error().code, "", signed_doc.error().detail);
-  if (signed_doc->verified.signer.iin != c->user.iin)
-    return error_response("signer_mismatch", "", "");
+  if (Status s = signer_acts_for(signed_doc->verified.signer, c->user); !s)
+    return staff_refusal(req, c->user.iin, s.error());
   const json& decision = signed_doc->content;
   if (str(decision, "application_id") != a->id || str(decision, "decision") != "refused" ||
       str(decision, "reason").size() < 3)
     return error_response("invalid_document", "",
                           "sign {application_id, decision: refused, reason, signed_at}");
+  if (Status f = check_signed_at(str(decision, "signed_at"), now, skew()); !f)
+    return error_response(f.error().code, "", f.error().detail);
   a->status = "refused";
   a->decided_at = now;
   a->decided_by = c->user.iin;
@@ -373,7 +365,7 @@ http::Response GatewayImpl::operator_edit(const http::Request& req) {
   std::string iin = str(body, "iin"), name = str(body, "full_name"), phone = str(body, "phone");
   if (str(body, "reason").size() < 3)
     return error_response("malformed_request", "", "reason is required");
-  if (!phone.empty() && !phone_ok(phone))
+  if (!phone.empty() && !ids::is_kz_phone(phone))
     return error_response("malformed_request", "", "phone must be +7 followed by 10 digits");
   if (name.empty() && phone.empty())
     return error_response("malformed_request", "", "nothing to edit (full_name, phone)");

@@ -86,12 +86,12 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
     return error_response(code, "", detail);
   };
   json body = parse_json(req.body);
-  if (body.is_discarded() || !body.is_object() || !body.contains("challenge_id") ||
-      !body["challenge_id"].is_string() || !body.contains("cms") || !body["cms"].is_string())
+  std::string challenge_id = string_field(body, "challenge_id"), cms = string_field(body, "cms");
+  if (challenge_id.empty() || cms.empty())
     return refuse("malformed_request", "expected {\"challenge_id\", \"cms\"}");
-  auto c = challenges_.take(body["challenge_id"].get<std::string>(), now);
+  auto c = challenges_.take(challenge_id, now);
   if (!c) return refuse("challenge_unknown", "");
-  auto der = pki::base64_decode(body["cms"].get<std::string>());
+  auto der = pki::base64_decode(cms);
   if (!der) return refuse("malformed_cms", "cms is not base64");
   rec["cms_sha256"] = pki::sha256_hex(*der);
   // NCALayer signs login challenges detached (encapsulate:false); an attached CMS is accepted
@@ -100,15 +100,13 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
       verifier_->verify_detached(*der, c->nonce, {now, pki::Usage::Authentication, true});
   if (!v.signer.sha256_hex.empty()) rec["signer"] = signer_json(v.signer);
   if (!v.valid) return refuse(cms_code(v.reason), v.detail);
-  if (v.signer.information_system) return refuse("information_system_certificate", "");
   auto user = store_->find_user(v.signer.iin);
   if (!user) return refuse("store_unavailable", user.error().detail);
   if (!*user) return refuse("user_unknown", "");
   const store::User& u = **user;
   rec["user"] = {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}};
   if (u.status != "active") return refuse("user_blocked", "");
-  if (!v.signer.bin.empty() && v.signer.bin != u.body_bin)
-    return refuse("organisation_mismatch", "");
+  if (Status a = signer_acts_for(v.signer, u); !a) return refuse(a.error().code, a.error().detail);
   if (Status l = check_lockout(u.iin, now); !l) return refuse(l.error().code, l.error().detail);
   // Accounts unused for `inactive_days` are disabled (CJIS); the operator re-enables them.
   auto last_used = std::max(u.last_entry_at, u.created_at);
@@ -118,7 +116,8 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
                                {"by", "system"},
                                {"reason", "inactive since " + time::format_astana(last_used)}});
     if (!w) return error_response("journal_unavailable", "", "");
-    (void)store_->set_user_status(u.iin, "blocked");
+    if (Status b = store_->set_user_status(u.iin, "blocked"); !b)
+      return refuse("store_unavailable", b.error().detail);
     return refuse("account_inactive", "");
   }
   bool remind = now - u.reminded_at > std::chrono::hours(24 * cfg_.password_reminder_days);
@@ -137,7 +136,11 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
                   "SMS codes are not allowed for this body and no biometric authenticator is "
                   "enrolled");
   if (Status st = store_->add_session(s); !st) return refuse("store_unavailable", "");
-  (void)store_->record_entry(u.iin, now, remind);
+  // The inactivity clock and the reminder depend on this: an unrecorded entry is refused.
+  if (Status st = store_->record_entry(u.iin, now, remind); !st) {
+    (void)store_->revoke_session(s.token_hash);
+    return refuse("store_unavailable", st.error().detail);
+  }
   rec["outcome"] = "entered";
   rec["session"] = s.token_hash.substr(0, 16);  // enough to correlate, useless as a token
   auto w = journal_->append("entry_eds", rec);
@@ -256,11 +259,13 @@ http::Response GatewayImpl::second_factor_done(const Caller& c, const std::strin
   store::Session full = c.session;
   full.stage = "full";
   json answer = {{"status", "entered"}, {"next", next_steps(c.user, full)}};
-  auto creds = store_->credentials_of(c.user.iin);
-  if (method == "sms" && creds && creds->empty())
-    answer["offer"] = {{"code", "webauthn_enrolment_offer"},
-                       {"message", messages::localized("webauthn_enrolment_offer")},
-                       {"endpoint", "/api/v1/webauthn/register/options"}};
+  if (method == "sms") {  // SMS is the weaker factor: offer biometrics to those without them
+    auto creds = store_->credentials_of(c.user.iin);
+    if (creds && creds->empty())
+      answer["offer"] = {{"code", "webauthn_enrolment_offer"},
+                         {"message", messages::localized("webauthn_enrolment_offer")},
+                         {"endpoint", "/api/v1/webauthn/register/options"}};
+  }
   return json_response(200, answer);
 }
 
@@ -322,14 +327,14 @@ http::Response GatewayImpl::sms_verify(const http::Request& req) {
   auto now = time::now();
   auto c = pending_caller(req, now);
   if (!c) return error_response(c.error().code, "", c.error().detail);
-  json body = parse_json(req.body);
-  if (!body.is_object() || !body.contains("code") || !body["code"].is_string())
+  std::string code = string_field(parse_json(req.body), "code");
+  if (code.empty())
     return error_response("malformed_request", "", "expected {\"code\": \"123456\"}");
   // Check, verify and count as one step per user: parallel guesses cannot outrun the lockout.
   std::lock_guard<std::mutex> one_at_a_time(factor_lock(c->user.iin));
   if (Status l = check_lockout(c->user.iin, now); !l)
     return error_response(l.error().code, "", l.error().detail);
-  Status s = sms_codes_->verify(c->session.token_hash, body["code"].get<std::string>(), now);
+  Status s = sms_codes_->verify(c->session.token_hash, code, now);
   if (!s) return second_factor_failed(*c, "sms", s.error());
   return second_factor_done(*c, "sms", nullptr);
 }
@@ -357,21 +362,16 @@ http::Response GatewayImpl::agreement_sign(const http::Request& req) {
   auto signed_doc = signed_document(body.is_object() ? body.value("cms", json()) : json(), now);
   if (!signed_doc) return error_response(signed_doc.error().code, "", signed_doc.error().detail);
   const pki::VerifyResult& v = signed_doc->verified;
-  if (v.signer.iin != c->user.iin) return error_response("signer_mismatch", "", "");
+  if (Status a = signer_acts_for(v.signer, c->user); !a)
+    return error_response(a.error().code, "", a.error().detail);
   const json& doc = signed_doc->content;
-  auto text = [&](const char* k) {
-    return doc.is_object() && doc.contains(k) && doc[k].is_string() ? doc[k].get<std::string>()
-                                                                    : std::string();
-  };
-  if (text("agreement") != agreement_["version"].get<std::string>() ||
-      text("text_sha256") != agreement_sha256_ || text("iin") != c->user.iin)
+  if (string_field(doc, "agreement") != agreement_["version"].get<std::string>() ||
+      string_field(doc, "text_sha256") != agreement_sha256_ ||
+      string_field(doc, "iin") != c->user.iin)
     return error_response("agreement_mismatch", "",
                           "sign the current version, its text_sha256 and your IIN");
-  auto signed_at = time::parse_iso8601(text("signed_at"));
-  auto skew = std::chrono::seconds(cfg_.max_clock_skew_seconds);
-  if (!signed_at || !has_explicit_offset(text("signed_at")) || *signed_at < now - skew ||
-      *signed_at > now + skew)
-    return error_response("stale_request", "", "signed_at must be now (ISO 8601 with offset)");
+  if (Status f = check_signed_at(string_field(doc, "signed_at"), now, skew()); !f)
+    return error_response(f.error().code, "", f.error().detail);
   store::Agreement a{c->user.iin, agreement_["version"].get<std::string>(), agreement_sha256_,
                      pki::base64_encode(signed_doc->der), now};
   auto w = journal_->append("agreement_signed", {{"iin", a.iin},
@@ -407,15 +407,12 @@ http::Response GatewayImpl::sessions(const http::Request& req) {
   return json_response(200, {{"sessions", out}});
 }
 
-// Ends one of the caller's sessions by its id (the first 16 hex of its hash), or all others.
+// Ends one of the caller's sessions, named by its id (the first 16 hex digits of its hash).
 http::Response GatewayImpl::end_session(const http::Request& req) {
   auto now = time::now();
   auto c = authenticate(req, now, true);  // EDS alone may only finish entering
   if (!c) return error_response(c.error().code, "", c.error().detail);
-  json body = json::parse(req.body, nullptr, false);
-  std::string id = body.is_object() && body.contains("id") && body["id"].is_string()
-                       ? body["id"].get<std::string>()
-                       : "";
+  std::string id = string_field(parse_json(req.body), "id");
   if (id.size() != 16) return error_response("malformed_request", "", "expected {\"id\"}");
   auto all = store_->sessions_of(c->user.iin);
   if (!all) return error_response(all.error().code, "", all.error().detail);

@@ -61,16 +61,11 @@ http::Response error_response(const std::string& code, const std::string& reques
 
 std::string uuid_v4() {
   std::string b = auth::random_bytes(16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(hex[static_cast<unsigned char>(b[i]) >> 4]);
-    out.push_back(hex[static_cast<unsigned char>(b[i]) & 15]);
-  }
-  return out;
+  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string hex = pki::to_hex(b);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
 bool has_float(const json& j) {
@@ -130,6 +125,29 @@ bool has_explicit_offset(const std::string& s) {
   if (s.back() == 'Z' || s.back() == 'z') return true;
   auto p = s.find_last_of("+-");
   return p != std::string::npos && p > 18;
+}
+
+std::string string_field(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+Status signer_acts_for(const pki::CertInfo& signer, const store::User& user) {
+  if (signer.iin != user.iin) return Error{"signer_mismatch", "signed by IIN " + signer.iin};
+  if (signer.information_system) return Error{"information_system_certificate", ""};
+  if (!signer.bin.empty() && signer.bin != user.body_bin)
+    return Error{"organisation_mismatch", "certificate BIN " + signer.bin};
+  return {};
+}
+
+Status check_signed_at(const std::string& text, time::Instant now, std::chrono::seconds skew) {
+  auto at = time::parse_iso8601(text);
+  if (!at || !has_explicit_offset(text))
+    return Error{"invalid_document", "signed_at must be ISO 8601 with an offset"};
+  if (*at < now - skew || *at > now + skew)
+    return Error{"stale_request", "signed_at is " + time::format_astana(*at) + ", not now"};
+  return {};
 }
 
 Status GatewayImpl::init() {
@@ -268,7 +286,7 @@ http::Response GatewayImpl::process_request(const http::Request& req, Trace& tr)
   if (!*agreed) return finish(tr, {"agreement_required", "sign the agreement on terms of use"});
 
   json body = parse_json(req.body);
-  if (body.is_discarded() || !body.is_object() || !body.contains("cms") || !body["cms"].is_string())
+  if (!body.is_object() || !body.contains("cms") || !body["cms"].is_string())
     return finish(tr, {"malformed_request", "expected {\"cms\": base64 DER CMS}"});
   auto der = pki::base64_decode(body["cms"].get<std::string>());
   if (!der) return finish(tr, {"malformed_cms", "cms is not base64"});
@@ -278,11 +296,7 @@ http::Response GatewayImpl::process_request(const http::Request& req, Trace& tr)
   pki::VerifyResult v = verifier_->verify(*der, {now, pki::Usage::Signing, true});
   if (!v.signer.sha256_hex.empty()) tr.signer = signer_json(v.signer);
   if (!v.valid) return finish(tr, {cms_code(v.reason), v.detail});
-  if (v.signer.iin != u.iin)
-    return finish(tr, {"signer_mismatch", "signed by IIN " + v.signer.iin});
-  if (v.signer.information_system) return finish(tr, {"information_system_certificate", ""});
-  if (!v.signer.bin.empty() && v.signer.bin != u.body_bin)
-    return finish(tr, {"organisation_mismatch", "certificate BIN " + v.signer.bin});
+  if (Status s = signer_acts_for(v.signer, u); !s) return finish(tr, s.error());
 
   if (json_limits::too_deep(v.content))
     return finish(tr, {"invalid_document",
@@ -302,33 +316,19 @@ http::Response GatewayImpl::process_request(const http::Request& req, Trace& tr)
   const std::string resource = doc["resource"].get<std::string>();
   const std::string purpose = doc["purpose"].get<std::string>();
   const std::string nonce = doc["nonce"].get<std::string>();
-  const std::string signed_at_text = doc["signed_at"].get<std::string>();
   if (purpose.size() < 3 || purpose.size() > 2000)
     return finish(tr, {"invalid_document", "purpose must state the purpose (3-2000 bytes)"});
   if (nonce.size() < 8 || nonce.size() > 128)
     return finish(tr, {"invalid_document", "nonce must be 8-128 characters"});
-  auto signed_at = time::parse_iso8601(signed_at_text);
-  if (!signed_at || !has_explicit_offset(signed_at_text))
-    return finish(tr, {"invalid_document", "signed_at must be ISO 8601 with an offset"});
-
-  auto skew = std::chrono::seconds(cfg_.max_clock_skew_seconds);
-  if (*signed_at < now - skew || *signed_at > now + skew)
-    return finish(tr, {"stale_request", "signed_at is " + time::format_astana(*signed_at)});
+  if (Status s = check_signed_at(doc["signed_at"].get<std::string>(), now, skew()); !s)
+    return finish(tr, s.error());
   if (!replay_.remember(u.iin, nonce, now))
     return finish(tr, {"replayed_request", "nonce already used"});
-  if (u.status != "active") return finish(tr, {"user_blocked", ""});
 
   const policy::ResourceInfo* res = policy_->catalog().find(resource);
   if (!res) return finish(tr, {"unknown_resource", resource});
-  time::Instant t = now;
-  int year = 0;
-  {
-    int y;
-    unsigned m, d;
-    time::civil_from_days(time::astana_day(t), y, m, d);
-    year = y;
-  }
-  if (Status s = grounds::validate(doc["ground"], year); !s) return finish(tr, s.error());
+  if (Status s = grounds::validate(doc["ground"], time::astana_year(now)); !s)
+    return finish(tr, s.error());
   if (Status s = check_subject(doc["subject"], *res); !s) return finish(tr, s.error());
 
   const std::string ground = doc["ground"]["type"].get<std::string>();

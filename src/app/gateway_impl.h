@@ -44,6 +44,15 @@ std::string client_address(const std::string& remote);
 bool has_explicit_offset(const std::string& s);
 // Parses untrusted JSON text; null when malformed or nested deeper than json_limits allows.
 json parse_json(std::string_view text);
+// j[key] when j is an object and the member is a string; "" otherwise (never throws).
+std::string string_field(const json& j, const char* key);
+// The one rule for a signature acting for a signed-in user: the signer's IIN is the user's, the
+// certificate is not an information system's, and an organisation certificate names the user's
+// body. Errors: "signer_mismatch", "information_system_certificate", "organisation_mismatch".
+Status signer_acts_for(const pki::CertInfo& signer, const store::User& user);
+// A signed document's `signed_at`: ISO 8601 with an explicit offset ("invalid_document"
+// otherwise) and within ± skew of now ("stale_request" otherwise).
+Status check_signed_at(const std::string& signed_at, time::Instant now, std::chrono::seconds skew);
 
 // A document signed with a signing key: the CMS bytes, the verification, the parsed content.
 struct SignedDocument {
@@ -88,6 +97,8 @@ class GatewayImpl final : public Gateway {
   http::Response handle(const http::Request& req) override;
 
  private:
+  // The acceptance window of signing times (and of the replay guard).
+  std::chrono::seconds skew() const { return std::chrono::seconds(cfg_.max_clock_skew_seconds); }
   http::Response route(const http::Request& req);
 
   // 200 "ok" when requests can be served; 503 "degraded" naming what would make every request

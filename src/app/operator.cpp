@@ -21,10 +21,8 @@ Result<nlohmann::json> add_user(const Config& cfg, const NewUser& u, const std::
                  "--user-type " + u.user_type + " is not a user type of the policy"};
   if (u.full_name.size() < 3 || u.full_name.size() > 300)
     return Error{"invalid_input", "--name must be the user's full name"};
-  bool phone_ok = u.phone.size() == 12 && u.phone.compare(0, 2, "+7") == 0;
-  for (size_t i = 1; phone_ok && i < u.phone.size(); ++i)
-    phone_ok = u.phone[i] >= '0' && u.phone[i] <= '9';
-  if (!phone_ok) return Error{"invalid_input", "--phone must be +7 followed by 10 digits"};
+  if (!ids::is_kz_phone(u.phone))
+    return Error{"invalid_input", "--phone must be +7 followed by 10 digits"};
   if (Status s = time::load_astana_zone(); !s) return s.error();
 
   auto st = store::open_store(cfg.store);
@@ -91,7 +89,7 @@ Result<nlohmann::json> add_staff(const Config& cfg, const NewUser& p, const std:
   if (!st) return st.error();
   auto existing = (*st)->find_user(p.iin);
   if (!existing) return existing.error();
-  if (!*existing && (p.full_name.size() < 3 || p.phone.size() != 12))
+  if (!*existing && (p.full_name.size() < 3 || !ids::is_kz_phone(p.phone)))
     return Error{"invalid_input", "a new staff account needs --name and --phone"};
   auto j = journal::Journal::open(cfg.journal_dir);
   if (!j) return j.error();

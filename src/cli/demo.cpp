@@ -31,16 +31,19 @@ struct DemoBody {
   int serial;
 };
 
-struct DemoUser {
+// A demo person: a user (user_type), a staff member (role), or an applicant whose application
+// waits in the operator's queue (user_type applied for).
+struct DemoPerson {
   const char* surname;
   const char* name;
   const char* patronymic;
   bool male;
   int year, month, day;
-  const char* user_type;
   const char* body;  // DemoBody::key
-  bool blocked;
-  bool org_certificate;  // employee certificate with the body's BIN in OU
+  const char* user_type = "";
+  const char* role = "";
+  bool blocked = false;
+  bool org_certificate = false;  // employee certificate with the body's BIN in OU
 };
 
 const DemoBody kBodies[] = {
@@ -53,37 +56,26 @@ const DemoBody kBodies[] = {
      "ҚР Бас прокуратурасының Құқықтық статистика және арнайы есепке алу жөніндегі комитеті", 106},
 };
 
-// Staff (no user type: they do not request data) and applicants whose applications wait in the
-// operator's queue.
-struct DemoPerson {
-  const char* surname;
-  const char* name;
-  const char* patronymic;
-  bool male;
-  int year, month, day;
-  const char* body;
-  const char* role;       // staff role, or "" for an applicant
-  const char* user_type;  // applicants: the user type applied for
+const DemoPerson kUsers[] = {
+    {"НУРЛАНОВ", "ЕРЛАН", "САБИТҰЛЫ", true, 1985, 6, 15, "gpo", "prosecutor"},
+    {"ЖУМАБАЕВА", "АСЕЛЬ", "ҚАНАТҚЫЗЫ", false, 1990, 3, 2, "mia", "investigator_mia", "", false,
+     true},
+    {"СЕЙТКАЛИЕВ", "ДАНИЯР", "МАРАТҰЛЫ", true, 1988, 11, 23, "afm", "afm_worker"},
+    {"АХМЕТОВА", "ГУЛЬНАРА", "БОЛАТҚЫЗЫ", false, 1979, 1, 30, "court", "judge"},
+    {"ТОКТАРОВ", "АЙДАР", "ЕРЖАНҰЛЫ", true, 1992, 8, 8, "moj", "bailiff"},
+    {"ОМАРОВ", "МАРАТ", "ДӘУЛЕТҰЛЫ", true, 1987, 4, 12, "mia", "mia_admin_police"},
+    {"БЕКОВ", "САМАТ", "НҰРЛАНҰЛЫ", true, 1983, 9, 19, "mia", "investigator_mia", "", true},
 };
 
+// Staff hold no user type: they do not request data.
 const DemoPerson kStaff[] = {
-    {"ҚАСЫМОВА", "ДИНАРА", "АСҚАРҚЫЗЫ", false, 1986, 2, 14, "committee", "operator", ""},
-    {"ЕСЕНОВ", "ТИМУР", "БАҚЫТҰЛЫ", true, 1980, 7, 7, "mia", "controller", ""},
+    {"ҚАСЫМОВА", "ДИНАРА", "АСҚАРҚЫЗЫ", false, 1986, 2, 14, "committee", "", "operator"},
+    {"ЕСЕНОВ", "ТИМУР", "БАҚЫТҰЛЫ", true, 1980, 7, 7, "mia", "", "controller"},
 };
 
 const DemoPerson kApplicants[] = {
-    {"ӘБДІРАХМАНОВ", "НҰРСҰЛТАН", "ЖАНДОСҰЛЫ", true, 1994, 5, 21, "mia", "", "inquirer_mia"},
-    {"СӘРСЕНБАЕВА", "АЙГЕРІМ", "ТАЛҒАТҚЫЗЫ", false, 1996, 10, 3, "afm", "", "officer_afm"},
-};
-
-const DemoUser kUsers[] = {
-    {"НУРЛАНОВ", "ЕРЛАН", "САБИТҰЛЫ", true, 1985, 6, 15, "prosecutor", "gpo", false, false},
-    {"ЖУМАБАЕВА", "АСЕЛЬ", "ҚАНАТҚЫЗЫ", false, 1990, 3, 2, "investigator_mia", "mia", false, true},
-    {"СЕЙТКАЛИЕВ", "ДАНИЯР", "МАРАТҰЛЫ", true, 1988, 11, 23, "afm_worker", "afm", false, false},
-    {"АХМЕТОВА", "ГУЛЬНАРА", "БОЛАТҚЫЗЫ", false, 1979, 1, 30, "judge", "court", false, false},
-    {"ТОКТАРОВ", "АЙДАР", "ЕРЖАНҰЛЫ", true, 1992, 8, 8, "bailiff", "moj", false, false},
-    {"ОМАРОВ", "МАРАТ", "ДӘУЛЕТҰЛЫ", true, 1987, 4, 12, "mia_admin_police", "mia", false, false},
-    {"БЕКОВ", "САМАТ", "НҰРЛАНҰЛЫ", true, 1983, 9, 19, "investigator_mia", "mia", true, false},
+    {"ӘБДІРАХМАНОВ", "НҰРСҰЛТАН", "ЖАНДОСҰЛЫ", true, 1994, 5, 21, "mia", "inquirer_mia"},
+    {"СӘРСЕНБАЕВА", "АЙГЕРІМ", "ТАЛҒАТҚЫЗЫ", false, 1996, 10, 3, "afm", "officer_afm"},
 };
 
 std::string body_bin(int serial) {
@@ -91,7 +83,7 @@ std::string body_bin(int serial) {
     if (auto b = ids::make_bin(2005, 1, 4, 0, s)) return *b;
 }
 
-std::string person_iin(const DemoUser& u, int seed) {
+std::string person_iin(const DemoPerson& u, int seed) {
   for (int s = seed;; ++s)
     if (auto i = ids::make_iin(u.year, u.month, u.day, u.male, s)) return *i;
 }
@@ -300,26 +292,36 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
       return fail("store", s.error());
   }
 
-  // Issues an authentication and a signing key store for a person (as NCA does) into entry.
-  auto issue_keys = [&](const std::string& iin, const std::string& surname, const std::string& name,
-                        const std::string& patronymic, const std::string& bin,
-                        const std::string& org, bool org_cert, const std::string& password,
-                        json& entry) -> Status {
-    std::string full = surname + " " + name + " " + patronymic;
+  // A person's identity and key stores: an authentication and a signing PKCS#12 each, as NCA
+  // issues them (AUTH_RSA256_<id>.p12, RSA256_<id>.p12). Returns the users.json entry.
+  int seed = 100;
+  auto make_person = [&](const DemoPerson& p, json& entry) -> Status {
+    std::string iin = person_iin(p, seed);
+    std::string phone = "+7" + std::to_string(7010000000L + seed);
+    seed += 7;
+    const auto& [bin, body_name] = bodies[p.body];
+    std::string full = std::string(p.surname) + " " + p.name + " " + p.patronymic;
+    std::string password = make_password();
+    entry = {{"iin", iin},           {"full_name", full},
+             {"body_bin", bin},      {"body_name", body_name},
+             {"password", password}, {"phone", phone}};
     for (auto kind : {pki::CertKind::Authentication, pki::CertKind::Signing}) {
       auto key = pki::KeyPair::rsa(2048);
       if (!key) return key.error();
       pki::IssueSpec spec;
-      spec.subject = {surname + " " + name, surname, patronymic, iin, org_cert ? bin : "",
-                      org_cert ? org : ""};
+      spec.subject = {std::string(p.surname) + " " + p.name,
+                      p.surname,
+                      p.patronymic,
+                      iin,
+                      p.org_certificate ? bin : "",
+                      p.org_certificate ? body_name : ""};
       spec.kind = kind;
       spec.not_before = now - std::chrono::hours(1);
       spec.not_after = now + years(1);
-      if (org_cert) spec.role_oids = {"1.2.398.3.3.4.1.2", "1.2.398.3.3.4.1.2.5"};
+      if (p.org_certificate) spec.role_oids = {"1.2.398.3.3.4.1.2", "1.2.398.3.3.4.1.2.5"};
       auto cert = ca->issue(spec, *key);
       if (!cert) return cert.error();
       bool auth = kind == pki::CertKind::Authentication;
-      // NCA's file names: AUTH_RSA256_<id>.p12 and RSA256_<id>.p12.
       fs::path p12 = dir / "users" / ((auth ? "AUTH_RSA256_" : "RSA256_") + iin + ".p12");
       if (Status s =
               pki::write_pkcs12(p12, password, cert->cert.get(), key->get(), {ca->cert()}, full);
@@ -331,56 +333,25 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
     return {};
   };
 
-  json users = json::array();
-  int seed = 100;
-  auto next_phone = [&] { return "+7" + std::to_string(7010000000L + seed); };
-  for (const auto& du : kUsers) {
-    std::string iin = person_iin(du, seed);
-    seed += 7;
-    const auto& [bin, body_name] = bodies[du.body];
-    std::string full = std::string(du.surname) + " " + du.name + " " + du.patronymic;
-    std::string password = make_password();
-    json entry = {{"iin", iin},
-                  {"full_name", full},
-                  {"user_type", du.user_type},
-                  {"body_bin", bin},
-                  {"body_name", body_name},
-                  {"password", password},
-                  {"status", du.blocked ? "blocked" : "active"}};
-    if (Status s = issue_keys(iin, du.surname, du.name, du.patronymic, bin, body_name,
-                              du.org_certificate, password, entry);
-        !s)
-      return fail("user_keys", s.error());
-    std::string phone = next_phone();
-    entry["phone"] = phone;
-    auto added = app::add_user(*cfg, {iin, du.user_type, bin, full, phone}, "demo-init");
+  json users = json::array(), staff = json::array(), applicants = json::array();
+  for (const auto& p : kUsers) {
+    json e;
+    if (Status s = make_person(p, e); !s) return fail("user_keys", s.error());
+    e["user_type"] = p.user_type;
+    e["status"] = p.blocked ? "blocked" : "active";
+    auto added = app::add_user(
+        *cfg, {e["iin"], p.user_type, e["body_bin"], e["full_name"], e["phone"]}, "demo-init");
     if (!added) return fail("user_add", added.error());
-    if (du.blocked) {
-      auto b = app::block_user(*cfg, iin, "demo: a blocked user, to show the refusal", "demo-init");
+    if (p.blocked) {
+      auto b =
+          app::block_user(*cfg, e["iin"], "demo: a blocked user, to show the refusal", "demo-init");
       if (!b) return fail("user_block", b.error());
     }
-    users.push_back(entry);
+    users.push_back(e);
   }
-
-  json staff = json::array(), applicants = json::array();
-  auto person = [&](const DemoPerson& p, json& entry) -> Status {
-    DemoUser as_user{p.surname, p.name, p.patronymic, p.male, p.year, p.month,
-                     p.day,     "",     p.body,       false,  false};
-    std::string iin = person_iin(as_user, seed);
-    seed += 7;
-    const auto& [bin, body_name] = bodies[p.body];
-    entry = {{"iin", iin},
-             {"full_name", std::string(p.surname) + " " + p.name + " " + p.patronymic},
-             {"body_bin", bin},
-             {"body_name", body_name},
-             {"password", make_password()},
-             {"phone", next_phone()}};
-    return issue_keys(iin, p.surname, p.name, p.patronymic, bin, body_name, false,
-                      entry["password"], entry);
-  };
   for (const auto& p : kStaff) {
     json e;
-    if (Status s = person(p, e); !s) return fail("staff_keys", s.error());
+    if (Status s = make_person(p, e); !s) return fail("staff_keys", s.error());
     e["role"] = p.role;
     auto r = app::add_staff(*cfg, {e["iin"], "", e["body_bin"], e["full_name"], e["phone"]}, p.role,
                             "demo-init");
@@ -395,7 +366,7 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
     if (!gw) return fail("gateway", gw.error());
     for (const auto& p : kApplicants) {
       json e;
-      if (Status s = person(p, e); !s) return fail("applicant_keys", s.error());
+      if (Status s = make_person(p, e); !s) return fail("applicant_keys", s.error());
       e["user_type"] = p.user_type;
       json doc = {
           {"kind", "new"},

@@ -138,6 +138,13 @@ Error server_error(const HttpResult& r) {
   }
   return Error{"http_" + std::to_string(r.status), r.raw};
 }
+// The body of an answer with `status`; otherwise the transport error or the server's error code.
+Result<nlohmann::json> body_if(Result<HttpResult> r, long status = 200) {
+  if (!r) return r.error();
+  if (r->status != status) return server_error(*r);
+  return std::move(r->body);
+}
+
 }  // namespace
 
 Result<std::shared_ptr<Signer>> Signer::from_pkcs12(const std::filesystem::path& p12,
@@ -148,19 +155,17 @@ Result<std::shared_ptr<Signer>> Signer::from_pkcs12(const std::filesystem::path&
 }
 
 Result<std::string> enter(ApiClient& api, const Signer& auth_key) {
-  auto c = api.post("/api/v1/auth/challenge", "{}");
+  auto c = body_if(api.post("/api/v1/auth/challenge", "{}"));
   if (!c) return c.error();
-  if (c->status != 200) return server_error(*c);
-  auto nonce = pki::base64_decode(text_of(c->body, "nonce"));
+  auto nonce = pki::base64_decode(text_of(*c, "nonce"));
   if (!nonce) return Error{"protocol", "challenge nonce is not base64"};
   auto cms = auth_key.sign(*nonce);
   if (!cms) return cms.error();
-  nlohmann::json body = {{"challenge_id", text_of(c->body, "challenge_id")},
+  nlohmann::json body = {{"challenge_id", text_of(*c, "challenge_id")},
                          {"cms", pki::base64_encode(*cms)}};
-  auto e = api.post("/api/v1/auth/eds", body.dump());
+  auto e = body_if(api.post("/api/v1/auth/eds", body.dump()));
   if (!e) return e.error();
-  if (e->status != 200) return server_error(*e);
-  std::string token = text_of(e->body, "token");
+  std::string token = text_of(*e, "token");
   if (token.empty()) return Error{"protocol", "entry answered without a token"};
   return token;
 }
@@ -196,36 +201,27 @@ Result<std::string> read_outbox_code(const std::filesystem::path& outbox, const 
 
 Result<nlohmann::json> complete_sms(ApiClient& api, const std::string& token,
                                     const CodeSource& code) {
-  auto sent = api.post("/api/v1/auth/sms/send", "{}", token);
-  if (!sent) return sent.error();
-  if (sent->status != 200) return server_error(*sent);
+  if (auto sent = body_if(api.post("/api/v1/auth/sms/send", "{}", token)); !sent)
+    return sent.error();
   auto c = code();
   if (!c) return c.error();
-  auto v = api.post("/api/v1/auth/sms/verify", nlohmann::json{{"code", *c}}.dump(), token);
-  if (!v) return v.error();
-  if (v->status != 200) return server_error(*v);
-  return v->body;
+  return body_if(api.post("/api/v1/auth/sms/verify", nlohmann::json{{"code", *c}}.dump(), token));
 }
 
 Result<nlohmann::json> sign_agreement(ApiClient& api, const std::string& token,
                                       const Signer& sign_key) {
-  auto me = api.get("/api/v1/me", token);
+  auto me = body_if(api.get("/api/v1/me", token));
   if (!me) return me.error();
-  if (me->status != 200) return server_error(*me);
-  auto a = api.get("/api/v1/agreement", token);
+  auto a = body_if(api.get("/api/v1/agreement", token));
   if (!a) return a.error();
-  if (a->status != 200) return server_error(*a);
-  nlohmann::json doc = {{"agreement", text_of(a->body, "version")},
-                        {"text_sha256", text_of(a->body, "text_sha256")},
-                        {"iin", text_of(me->body, "iin")},
+  nlohmann::json doc = {{"agreement", text_of(*a, "version")},
+                        {"text_sha256", text_of(*a, "text_sha256")},
+                        {"iin", text_of(*me, "iin")},
                         {"signed_at", time::format_astana(time::now())}};
   auto cms = sign_key.sign(doc.dump());
   if (!cms) return cms.error();
-  auto r = api.post("/api/v1/agreement", nlohmann::json{{"cms", pki::base64_encode(*cms)}}.dump(),
-                    token);
-  if (!r) return r.error();
-  if (r->status != 200) return server_error(*r);
-  return r->body;
+  return body_if(api.post("/api/v1/agreement",
+                          nlohmann::json{{"cms", pki::base64_encode(*cms)}}.dump(), token));
 }
 
 Result<std::string> enter_fully(ApiClient& api, const Signer& auth_key, const Signer& sign_key,

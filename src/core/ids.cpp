@@ -68,6 +68,13 @@ bool is_valid_bin(std::string_view s) {
   return mm >= 1 && mm <= 12 && type >= 4 && type <= 6 && attr <= 3;
 }
 
+bool is_kz_phone(std::string_view s) {
+  if (s.size() != 12 || s.substr(0, 2) != "+7") return false;
+  for (char c : s.substr(1))
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
 std::optional<std::string> make_iin(int year, int month, int day, bool male, int serial) {
   int c = year < 1900 ? 1 : (year < 2000 ? 3 : 5);
   if (!male) ++c;

@@ -36,6 +36,9 @@ std::optional<IinInfo> parse_iin(std::string_view s);
 // 0..3, and the check digit.
 bool is_valid_bin(std::string_view s);
 
+// A Kazakh mobile number as registered for SMS codes: "+7" and 10 digits.
+bool is_kz_phone(std::string_view s);
+
 // Builds a valid IIN from a birth date, sex and a 4-digit serial by choosing the check digit;
 // returns nullopt when no check digit exists for that serial (the caller tries the next serial).
 std::optional<std::string> make_iin(int year, int month, int day, bool male, int serial);

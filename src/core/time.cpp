@@ -201,6 +201,13 @@ int64_t astana_day(Instant t) {
   return floor_div(s, 86400);
 }
 
+int astana_year(Instant t) {
+  int y;
+  unsigned m, d;
+  civil_from_days(astana_day(t), y, m, d);
+  return y;
+}
+
 std::optional<int64_t> parse_date(std::string_view s) {
   int y;
   unsigned m, d;

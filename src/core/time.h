@@ -48,6 +48,8 @@ void civil_from_days(int64_t z, int& y, unsigned& m, unsigned& d);
 
 // The Astana calendar date of t as days since the epoch (for policy effective dates).
 int64_t astana_day(Instant t);
+// The Astana calendar year of t.
+int astana_year(Instant t);
 
 // Parses "YYYY-MM-DD" into days since the epoch; nullopt when malformed or not a real date.
 std::optional<int64_t> parse_date(std::string_view s);

@@ -70,3 +70,11 @@ TEST(Ids, MakeRoundTrips) {
   ASSERT_TRUE(bin);
   EXPECT_TRUE(is_valid_bin(*bin)) << *bin;
 }
+
+TEST(Ids, KazakhMobileNumbers) {
+  EXPECT_TRUE(is_kz_phone("+77011234567"));
+  EXPECT_FALSE(is_kz_phone("87011234567"));
+  EXPECT_FALSE(is_kz_phone("+7701123456"));
+  EXPECT_FALSE(is_kz_phone("+7701123456a"));
+  EXPECT_FALSE(is_kz_phone("+87011234567"));
+}

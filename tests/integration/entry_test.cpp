@@ -9,6 +9,7 @@
 
 #include "core/time.h"
 #include "harness.h"
+#include "pki/issue.h"
 #include "pki/openssl_util.h"
 
 using aaj::testing::Installation;
@@ -102,20 +103,24 @@ TEST_F(Entry, NothingIsServedBeforeBothFactorsAndTheAgreement) {
 TEST_F(Entry, PortalCookieSessionsAndTheMonthlyPasswordReminder) {
   auto api = inst->api();
   const json& u = inst->user("mia_admin_police");
-  auto c = api->post("/api/v1/auth/challenge", "{}");
-  ASSERT_TRUE(c.ok());
-  auto nonce = aaj::pki::base64_decode(c->body["nonce"].get<std::string>());
-  auto cms = inst->auth_key(u)->sign(*nonce);
-  auto e = api->post("/api/v1/auth/eds", json{{"challenge_id", c->body["challenge_id"]},
+  auto raw_eds = [&] {
+    auto c = api->post("/api/v1/auth/challenge", "{}");
+    auto nonce = aaj::pki::base64_decode(c->body["nonce"].get<std::string>());
+    auto cms = inst->auth_key(u)->sign(*nonce);
+    return api->post("/api/v1/auth/eds", json{{"challenge_id", c->body["challenge_id"]},
                                               {"cms", aaj::pki::base64_encode(*cms)}}
                                              .dump());
+  };
+  auto e = raw_eds();
   ASSERT_TRUE(e.ok());
   ASSERT_EQ(e->status, 200) << e->raw;
-  // First entry of this user: the EDS password reminder is shown (then not again for 30 days).
+  // First entry of this user: the EDS password reminder is shown, then not again for 30 days.
   ASSERT_EQ(e->body["reminders"].size(), 1u);
   EXPECT_EQ(e->body["reminders"][0]["code"], "eds_password_change");
-  auto again = aaj::client::enter(*api, *inst->auth_key(u));
+  auto again = raw_eds();
   ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->status, 200);
+  EXPECT_TRUE(again->body["reminders"].empty()) << again->raw;
   // The portal's cookie: Secure, HttpOnly, SameSite=Strict, and it authenticates alone.
   std::string cookie;
   for (const auto& [k, v] : e->headers)
@@ -135,6 +140,35 @@ TEST_F(Entry, PortalCookieSessionsAndTheMonthlyPasswordReminder) {
   auto forged = browser.post("/api/v1/auth/logout", "x=1");
   EXPECT_EQ(forged->status, 403);
   EXPECT_EQ(forged->body["error"]["code"], "csrf_refused");
+}
+
+TEST_F(Entry, TheAgreementFollowsTheSameSignerRulesAsRequests) {
+  // A signing certificate with the user's IIN but another body's BIN (an organisation
+  // certificate of the wrong body) cannot sign the user's agreement, as it cannot sign requests.
+  const json& u = inst->user("mia_admin_police");
+  auto ca = aaj::pki::Authority::load(inst->dir() / "pki/ca.pem", inst->dir() / "pki/ca.key");
+  ASSERT_TRUE(ca.ok());
+  auto key = aaj::pki::KeyPair::rsa(2048);
+  ASSERT_TRUE(key.ok());
+  aaj::pki::IssueSpec spec;
+  spec.subject = {"ОМАРОВ МАРАТ", "ОМАРОВ", "", u["iin"], inst->user("afm_worker")["body_bin"],
+                  "АФМ"};
+  spec.kind = aaj::pki::CertKind::Signing;
+  spec.not_before = aaj::time::now() - std::chrono::hours(1);
+  spec.not_after = aaj::time::now() + std::chrono::hours(24);
+  spec.role_oids = {"1.2.398.3.3.4.1.2", "1.2.398.3.3.4.1.2.5"};
+  auto cert = ca->issue(spec, *key);
+  ASSERT_TRUE(cert.ok());
+  auto p12 = inst->dir() / "foreign-org.p12";
+  ASSERT_TRUE(aaj::pki::write_pkcs12(p12, "Aa123456", cert->cert.get(), key->get(), {}, "x").ok());
+  auto foreign = aaj::client::Signer::from_pkcs12(p12, "Aa123456");
+  ASSERT_TRUE(foreign.ok());
+  auto api = inst->api();
+  std::string t = eds(*api, u);
+  ASSERT_TRUE(aaj::client::complete_sms(*api, t, inst->sms_code_for(u["phone"])).ok());
+  auto signed_ = aaj::client::sign_agreement(*api, t, **foreign);
+  ASSERT_FALSE(signed_.ok());
+  EXPECT_EQ(signed_.error().code, "organisation_mismatch");
 }
 
 TEST_F(Entry, WrongReplayedAndExpiredCodesAreRefused) {
