@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <mutex>
+#include <optional>
+#include <variant>
 #include <vector>
 
 #include "store/store.h"
@@ -205,23 +207,13 @@ class SqliteStore final : public Store {
   }
 
   Status add_user(const User& u) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db,
-              "INSERT INTO users(iin,user_type,body_bin,full_name,phone,status,created_at) "
-              "VALUES(?,?,?,?,?,?,?)");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, u.iin);
-      st.text(2, u.user_type);
-      st.text(3, u.body_bin);
-      st.text(4, u.full_name);
-      st.text(5, u.phone);
-      st.text(6, u.status);
-      st.integer(7, time::to_micros(u.created_at));
-      int rc = st.step();
-      if (rc == SQLITE_CONSTRAINT) return Error{"user_exists", "user " + u.iin + " exists"};
-      if (rc != SQLITE_DONE) return db_error(db, "insert user");
-      return {};
-    });
+    return execute(
+        "INSERT INTO users(iin,user_type,body_bin,full_name,phone,status,created_at,"
+        "last_entry_at,reminded_at) VALUES(?,?,?,?,?,?,?,?,?)",
+        {u.iin, u.user_type, u.body_bin, u.full_name, u.phone, u.status,
+         time::to_micros(u.created_at), time::to_micros(u.last_entry_at),
+         time::to_micros(u.reminded_at)},
+        {.constraint = Error{"user_exists", "user " + u.iin + " exists"}});
   }
 
   Result<std::optional<User>> find_user(std::string_view iin) override {
@@ -244,15 +236,8 @@ class SqliteStore final : public Store {
   }
 
   Status set_user_status(std::string_view iin, std::string_view status) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db, "UPDATE users SET status=? WHERE iin=?");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, status);
-      st.text(2, iin);
-      if (st.step() != SQLITE_DONE) return db_error(db, "update user");
-      if (sqlite3_changes(db) == 0) return Error{"user_unknown", std::string(iin)};
-      return {};
-    });
+    return execute("UPDATE users SET status=? WHERE iin=?", {status, iin},
+                   {.none_changed = Error{"user_unknown", std::string(iin)}});
   }
 
   Result<std::vector<User>> list_users() override {
@@ -272,14 +257,7 @@ class SqliteStore final : public Store {
   }
 
   Status put_body(const Body& b) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db, "INSERT OR REPLACE INTO bodies(bin,name) VALUES(?,?)");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, b.bin);
-      st.text(2, b.name);
-      if (st.step() != SQLITE_DONE) return db_error(db, "put body");
-      return {};
-    });
+    return execute("INSERT OR REPLACE INTO bodies(bin,name) VALUES(?,?)", {b.bin, b.name});
   }
 
   Result<std::optional<Body>> find_body(std::string_view bin) override {
@@ -300,21 +278,11 @@ class SqliteStore final : public Store {
   }
 
   Status add_session(const Session& se) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db,
-              "INSERT INTO sessions(token_hash,iin,created_at,expires_at,revoked,stage,last_seen) "
-              "VALUES(?,?,?,?,?,?,?)");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, se.token_hash);
-      st.text(2, se.iin);
-      st.integer(3, time::to_micros(se.created_at));
-      st.integer(4, time::to_micros(se.expires_at));
-      st.integer(5, se.revoked ? 1 : 0);
-      st.text(6, se.stage);
-      st.integer(7, time::to_micros(se.last_seen));
-      if (st.step() != SQLITE_DONE) return db_error(db, "insert session");
-      return {};
-    });
+    return execute(
+        "INSERT INTO sessions(token_hash,iin,created_at,expires_at,revoked,stage,last_seen) "
+        "VALUES(?,?,?,?,?,?,?)",
+        {se.token_hash, se.iin, time::to_micros(se.created_at), time::to_micros(se.expires_at),
+         int64_t{se.revoked ? 1 : 0}, se.stage, time::to_micros(se.last_seen)});
   }
 
   Result<std::optional<Session>> find_session(std::string_view token_hash) override {
@@ -338,33 +306,21 @@ class SqliteStore final : public Store {
   }
 
   Status revoke_session(std::string_view token_hash) override {
-    return exec_one("UPDATE sessions SET revoked=1 WHERE token_hash=?", token_hash);
+    return execute("UPDATE sessions SET revoked=1 WHERE token_hash=?", {token_hash});
   }
   Status revoke_sessions_of(std::string_view iin) override {
-    return exec_one("UPDATE sessions SET revoked=1 WHERE iin=?", iin);
+    return execute("UPDATE sessions SET revoked=1 WHERE iin=?", {iin});
   }
 
   Status set_session_stage(std::string_view token_hash, std::string_view stage) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db, "UPDATE sessions SET stage=? WHERE token_hash=? AND revoked=0");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, stage);
-      st.text(2, token_hash);
-      if (st.step() != SQLITE_DONE) return db_error(db, "update session");
-      if (sqlite3_changes(db) == 0) return Error{"unauthenticated", "no such live session"};
-      return {};
-    });
+    return execute("UPDATE sessions SET stage=? WHERE token_hash=? AND revoked=0",
+                   {stage, token_hash},
+                   {.none_changed = Error{"unauthenticated", "no such live session"}});
   }
 
   Status touch_session(std::string_view token_hash, time::Instant last_seen) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db, "UPDATE sessions SET last_seen=? WHERE token_hash=?");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.integer(1, time::to_micros(last_seen));
-      st.text(2, token_hash);
-      if (st.step() != SQLITE_DONE) return db_error(db, "touch session");
-      return {};
-    });
+    return execute("UPDATE sessions SET last_seen=? WHERE token_hash=?",
+                   {time::to_micros(last_seen), token_hash});
   }
 
   Result<std::vector<Session>> sessions_of(std::string_view iin) override {
@@ -385,20 +341,10 @@ class SqliteStore final : public Store {
   }
 
   Status add_agreement(const Agreement& a) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db,
-              "INSERT INTO agreements(iin,version,text_sha256,cms,signed_at) VALUES(?,?,?,?,?)");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, a.iin);
-      st.text(2, a.version);
-      st.text(3, a.text_sha256);
-      st.text(4, a.cms_base64);
-      st.integer(5, time::to_micros(a.signed_at));
-      int rc = st.step();
-      if (rc == SQLITE_CONSTRAINT) return Error{"agreement_exists", a.iin + " " + a.version};
-      if (rc != SQLITE_DONE) return db_error(db, "insert agreement");
-      return {};
-    });
+    return execute(
+        "INSERT INTO agreements(iin,version,text_sha256,cms,signed_at) VALUES(?,?,?,?,?)",
+        {a.iin, a.version, a.text_sha256, a.cms_base64, time::to_micros(a.signed_at)},
+        {.constraint = Error{"agreement_exists", a.iin + " " + a.version}});
   }
 
   Result<std::optional<Agreement>> find_agreement(std::string_view iin,
@@ -424,23 +370,12 @@ class SqliteStore final : public Store {
   }
 
   Status add_credential(const WebAuthnCredential& c) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db,
-              "INSERT INTO webauthn_credentials(id,iin,public_key,alg,sign_count,created_at,"
-              "backup_eligible) VALUES(?,?,?,?,?,?,?)");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, c.id);
-      st.text(2, c.iin);
-      st.text(3, c.public_key_der);
-      st.integer(4, c.alg);
-      st.integer(5, c.sign_count);
-      st.integer(6, time::to_micros(c.created_at));
-      st.integer(7, c.backup_eligible ? 1 : 0);
-      int rc = st.step();
-      if (rc == SQLITE_CONSTRAINT) return Error{"credential_exists", c.id};
-      if (rc != SQLITE_DONE) return db_error(db, "insert credential");
-      return {};
-    });
+    return execute(
+        "INSERT INTO webauthn_credentials(id,iin,public_key,alg,sign_count,created_at,"
+        "backup_eligible) VALUES(?,?,?,?,?,?,?)",
+        {c.id, c.iin, c.public_key_der, int64_t{c.alg}, c.sign_count, time::to_micros(c.created_at),
+         int64_t{c.backup_eligible ? 1 : 0}},
+        {.constraint = Error{"credential_exists", c.id}});
   }
 
   Result<std::vector<WebAuthnCredential>> credentials_of(std::string_view iin) override {
@@ -464,30 +399,17 @@ class SqliteStore final : public Store {
   }
 
   Status set_sign_count(std::string_view credential_id, int64_t sign_count) override {
-    return with_db([&](sqlite3* db) -> Status {
-      // Conditional, so two logins racing with different counters can never move it backwards.
-      Stmt st(db,
-              "UPDATE webauthn_credentials SET sign_count=?1 WHERE id=?2 AND "
-              "(sign_count < ?1 OR (sign_count = 0 AND ?1 = 0))");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.integer(1, sign_count);
-      st.text(2, credential_id);
-      if (st.step() != SQLITE_DONE) return db_error(db, "update credential");
-      if (sqlite3_changes(db) == 0) return Error{"counter_regression", std::string(credential_id)};
-      return {};
-    });
+    // Conditional, so two logins racing with different counters can never move it backwards.
+    return execute(
+        "UPDATE webauthn_credentials SET sign_count=?1 WHERE id=?2 AND "
+        "(sign_count < ?1 OR (sign_count = 0 AND ?1 = 0))",
+        {sign_count, credential_id},
+        {.none_changed = Error{"counter_regression", std::string(credential_id)}});
   }
 
   Status add_staff_role(const StaffRole& r) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db, "INSERT OR IGNORE INTO staff_roles(iin,role,body_bin) VALUES(?,?,?)");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, r.iin);
-      st.text(2, r.role);
-      st.text(3, r.body_bin);
-      if (st.step() != SQLITE_DONE) return db_error(db, "insert staff role");
-      return {};
-    });
+    return execute("INSERT OR IGNORE INTO staff_roles(iin,role,body_bin) VALUES(?,?,?)",
+                   {r.iin, r.role, r.body_bin});
   }
 
   Result<std::vector<StaffRole>> staff_roles_of(std::string_view iin) override {
@@ -531,25 +453,11 @@ class SqliteStore final : public Store {
   }
 
   Status add_application(const Application& a) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db,
-              "INSERT INTO applications(id,kind,iin,applicant,body_bin,data,cms,checks,status,"
-              "received_at,due_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, a.id);
-      st.text(2, a.kind);
-      st.text(3, a.iin);
-      st.text(4, a.applicant);
-      st.text(5, a.body_bin);
-      st.text(6, a.data);
-      st.text(7, a.cms_base64);
-      st.text(8, a.checks);
-      st.text(9, a.status);
-      st.integer(10, time::to_micros(a.received_at));
-      st.integer(11, time::to_micros(a.due_at));
-      if (st.step() != SQLITE_DONE) return db_error(db, "insert application");
-      return {};
-    });
+    return execute(
+        "INSERT INTO applications(id,kind,iin,applicant,body_bin,data,cms,checks,status,"
+        "received_at,due_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+        {a.id, a.kind, a.iin, a.applicant, a.body_bin, a.data, a.cms_base64, a.checks, a.status,
+         time::to_micros(a.received_at), time::to_micros(a.due_at)});
   }
 
   Result<std::optional<Application>> find_application(std::string_view id) override {
@@ -589,74 +497,37 @@ class SqliteStore final : public Store {
   }
 
   Status decide_application(const Application& a) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db,
-              "UPDATE applications SET status=?,decided_at=?,decided_by=?,reason=?,"
-              "decision_cms=? WHERE id=? AND status='submitted'");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, a.status);
-      st.integer(2, time::to_micros(a.decided_at));
-      st.text(3, a.decided_by);
-      st.text(4, a.reason);
-      st.text(5, a.decision_cms_base64);
-      st.text(6, a.id);
-      if (st.step() != SQLITE_DONE) return db_error(db, "decide application");
-      if (sqlite3_changes(db) == 0) return Error{"already_decided", a.id};
-      return {};
-    });
+    return execute(
+        "UPDATE applications SET status=?,decided_at=?,decided_by=?,reason=?,decision_cms=? "
+        "WHERE id=? AND status='submitted'",
+        {a.status, time::to_micros(a.decided_at), a.decided_by, a.reason, a.decision_cms_base64,
+         a.id},
+        {.none_changed = Error{"already_decided", a.id}});
   }
 
   Status record_entry(std::string_view iin, time::Instant at, bool reminded) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db, reminded ? "UPDATE users SET last_entry_at=?1, reminded_at=?1 WHERE iin=?2"
-                           : "UPDATE users SET last_entry_at=?1 WHERE iin=?2");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.integer(1, time::to_micros(at));
-      st.text(2, iin);
-      if (st.step() != SQLITE_DONE) return db_error(db, "record entry");
-      return {};
-    });
+    return execute(reminded ? "UPDATE users SET last_entry_at=?1, reminded_at=?1 WHERE iin=?2"
+                            : "UPDATE users SET last_entry_at=?1 WHERE iin=?2",
+                   {time::to_micros(at), iin});
   }
 
   Status edit_user(std::string_view iin, std::string_view full_name,
                    std::string_view phone) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db,
-              "UPDATE users SET full_name = CASE WHEN ?1 = '' THEN full_name ELSE ?1 END, "
-              "phone = CASE WHEN ?2 = '' THEN phone ELSE ?2 END WHERE iin = ?3");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, full_name);
-      st.text(2, phone);
-      st.text(3, iin);
-      if (st.step() != SQLITE_DONE) return db_error(db, "edit user");
-      if (sqlite3_changes(db) == 0) return Error{"user_unknown", std::string(iin)};
-      return {};
-    });
+    return execute(
+        "UPDATE users SET full_name = CASE WHEN ?1 = '' THEN full_name ELSE ?1 END, "
+        "phone = CASE WHEN ?2 = '' THEN phone ELSE ?2 END WHERE iin = ?3",
+        {full_name, phone, iin}, {.none_changed = Error{"user_unknown", std::string(iin)}});
   }
 
   Status update_user_post(std::string_view iin, std::string_view user_type,
                           std::string_view body_bin) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db, "UPDATE users SET user_type=?, body_bin=? WHERE iin=?");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, user_type);
-      st.text(2, body_bin);
-      st.text(3, iin);
-      if (st.step() != SQLITE_DONE) return db_error(db, "update user");
-      if (sqlite3_changes(db) == 0) return Error{"user_unknown", std::string(iin)};
-      return {};
-    });
+    return execute("UPDATE users SET user_type=?, body_bin=? WHERE iin=?",
+                   {user_type, body_bin, iin},
+                   {.none_changed = Error{"user_unknown", std::string(iin)}});
   }
 
   Status record_auth_failure(std::string_view iin, time::Instant at) override {
-    return with_db([&](sqlite3* db) -> Status {
-      Stmt st(db, "INSERT INTO auth_failures(iin,at) VALUES(?,?)");
-      if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, iin);
-      st.integer(2, time::to_micros(at));
-      if (st.step() != SQLITE_DONE) return db_error(db, "insert failure");
-      return {};
-    });
+    return execute("INSERT INTO auth_failures(iin,at) VALUES(?,?)", {iin, time::to_micros(at)});
   }
 
   Result<int> count_auth_failures(std::string_view iin, time::Instant since) override {
@@ -699,12 +570,30 @@ class SqliteStore final : public Store {
                 time::from_micros(st.col_int(8))};
   }
 
-  Status exec_one(const char* sql, std::string_view arg) {
+  // How a write's outcome maps to domain errors (unset: not an error).
+  struct Expect {
+    std::optional<Error> constraint = std::nullopt;    // a UNIQUE/CHECK/PRIMARY KEY violation
+    std::optional<Error> none_changed = std::nullopt;  // the statement matched no row
+  };
+  using Arg = std::variant<std::string_view, int64_t>;
+
+  // Runs one write statement with `args` bound in order (?1… may repeat them). Errors: the
+  // expected domain errors, else "store_unavailable".
+  Status execute(const char* sql, std::initializer_list<Arg> args, const Expect& expect = {}) {
     return with_db([&](sqlite3* db) -> Status {
       Stmt st(db, sql);
       if (!st.ok()) return db_error(db, "prepare");
-      st.text(1, arg);
-      if (st.step() != SQLITE_DONE) return db_error(db, "update");
+      int i = 1;
+      for (const Arg& a : args) {
+        if (const auto* text = std::get_if<std::string_view>(&a))
+          st.text(i++, *text);
+        else
+          st.integer(i++, std::get<int64_t>(a));
+      }
+      int rc = st.step();
+      if (rc == SQLITE_CONSTRAINT && expect.constraint) return *expect.constraint;
+      if (rc != SQLITE_DONE) return db_error(db, "write");
+      if (expect.none_changed && sqlite3_changes(db) == 0) return *expect.none_changed;
       return {};
     });
   }
