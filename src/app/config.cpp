@@ -11,12 +11,26 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
   return path.is_absolute() ? path : (base / path).lexically_normal();
 }
 
-Status read_source(const toml::table* t, const std::string& where, sources::ConnectorConfig& c) {
+// Reads typed values; a key present with the wrong type is an error, never silently the default.
+struct Reader {
+  std::vector<std::string> wrong;
+  template <class T, class Node>
+  T get(Node node, const std::string& key, T fallback) {
+    if (!node) return fallback;
+    if (auto v = node.template value<T>()) return *v;
+    wrong.push_back(key);
+    return fallback;
+  }
+};
+
+Status read_source(Reader& rd, const toml::table* t, const std::string& where,
+                   sources::ConnectorConfig& c) {
   if (!t) return {};
-  c.type = (*t)["connector"].value_or(c.type);
-  c.url = (*t)["url"].value_or(c.url);
-  c.connect_timeout_ms = (*t)["connect_timeout_ms"].value_or(c.connect_timeout_ms);
-  c.timeout_ms = (*t)["timeout_ms"].value_or(c.timeout_ms);
+  c.type = rd.get((*t)["connector"], where + ".connector", c.type);
+  c.url = rd.get((*t)["url"], where + ".url", c.url);
+  c.connect_timeout_ms =
+      rd.get((*t)["connect_timeout_ms"], where + ".connect_timeout_ms", c.connect_timeout_ms);
+  c.timeout_ms = rd.get((*t)["timeout_ms"], where + ".timeout_ms", c.timeout_ms);
   if (c.url.empty()) return Error{"config", where + ".url is required"};
   if (c.timeout_ms <= 0 || c.connect_timeout_ms <= 0)
     return Error{"config", where + ": timeouts must be positive"};
@@ -49,58 +63,73 @@ Result<Config> load_config(const std::filesystem::path& file) {
     return Error{"config", file.string() + ": " + std::string(e.description())};
   }
   Config c;
+  Reader rd;
   c.file = std::filesystem::absolute(file);
   auto base = c.file.parent_path();
-  c.mode = t["mode"].value_or(c.mode);
+  c.mode = rd.get(t["mode"], "mode", c.mode);
   if (c.mode != "development" && c.mode != "production")
     return Error{"config", "mode must be development or production"};
 
-  c.listen = t["server"]["listen"].value_or(c.listen);
-  c.tls_cert = resolve(base, t["server"]["tls_cert"].value_or(std::string()));
-  c.tls_key = resolve(base, t["server"]["tls_key"].value_or(std::string()));
-  c.io_threads = t["server"]["io_threads"].value_or(c.io_threads);
-  c.worker_threads = t["server"]["worker_threads"].value_or(c.worker_threads);
-  c.max_body_bytes = t["server"]["max_body_bytes"].value_or(static_cast<int64_t>(c.max_body_bytes));
-  c.read_timeout_seconds = t["server"]["read_timeout_seconds"].value_or(c.read_timeout_seconds);
-  c.idle_timeout_seconds = t["server"]["idle_timeout_seconds"].value_or(c.idle_timeout_seconds);
+  c.listen = rd.get(t["server"]["listen"], "server.listen", c.listen);
+  c.tls_cert = resolve(base, rd.get(t["server"]["tls_cert"], "server.tls_cert", std::string()));
+  c.tls_key = resolve(base, rd.get(t["server"]["tls_key"], "server.tls_key", std::string()));
+  c.io_threads = rd.get(t["server"]["io_threads"], "server.io_threads", c.io_threads);
+  c.worker_threads =
+      rd.get(t["server"]["worker_threads"], "server.worker_threads", c.worker_threads);
+  c.max_body_bytes = rd.get(t["server"]["max_body_bytes"], "server.max_body_bytes",
+                            static_cast<int64_t>(c.max_body_bytes));
+  c.read_timeout_seconds = rd.get(t["server"]["read_timeout_seconds"],
+                                  "server.read_timeout_seconds", c.read_timeout_seconds);
+  c.idle_timeout_seconds = rd.get(t["server"]["idle_timeout_seconds"],
+                                  "server.idle_timeout_seconds", c.idle_timeout_seconds);
   if (c.tls_cert.empty() || c.tls_key.empty())
     return Error{"config", "server.tls_cert and server.tls_key are required (HTTPS only)"};
   if (auto hp = split_host_port(c.listen); !hp) return hp.error();
 
-  c.store.backend = t["storage"]["backend"].value_or(std::string("sqlite"));
-  c.store.data_dir = resolve(base, t["storage"]["data_dir"].value_or(std::string("data")));
-  c.store.dsn = t["storage"]["dsn"].value_or(std::string());
-  c.journal_dir = resolve(base, t["journal"]["dir"].value_or(std::string("data/journal")));
+  c.store.backend = rd.get(t["storage"]["backend"], "storage.backend", std::string("sqlite"));
+  c.store.data_dir =
+      resolve(base, rd.get(t["storage"]["data_dir"], "storage.data_dir", std::string("data")));
+  c.store.dsn = rd.get(t["storage"]["dsn"], "storage.dsn", std::string());
+  c.journal_dir =
+      resolve(base, rd.get(t["journal"]["dir"], "journal.dir", std::string("data/journal")));
 
   if (auto* arr = t["pki"]["trust"].as_array()) {
     for (auto& v : *arr)
       if (auto s = v.value<std::string>()) c.trust.push_back(resolve(base, *s));
   }
   if (c.trust.empty()) return Error{"config", "pki.trust must list at least one CA certificate"};
-  c.crl_dir = resolve(base, t["pki"]["crl_dir"].value_or(std::string()));
+  c.crl_dir = resolve(base, rd.get(t["pki"]["crl_dir"], "pki.crl_dir", std::string()));
   if (c.crl_dir.empty())
     return Error{"config", "pki.crl_dir is required (revocation is always checked)"};
-  c.crl_reload_seconds = t["pki"]["crl_reload_seconds"].value_or(c.crl_reload_seconds);
+  c.crl_reload_seconds =
+      rd.get(t["pki"]["crl_reload_seconds"], "pki.crl_reload_seconds", c.crl_reload_seconds);
 
-  c.policy_dir = resolve(base, t["policy"]["dir"].value_or(std::string()));
+  c.policy_dir = resolve(base, rd.get(t["policy"]["dir"], "policy.dir", std::string()));
 
-  c.challenge_ttl_seconds = t["auth"]["challenge_ttl_seconds"].value_or(c.challenge_ttl_seconds);
-  c.session_ttl_seconds = t["auth"]["session_ttl_seconds"].value_or(c.session_ttl_seconds);
+  c.challenge_ttl_seconds = rd.get(t["auth"]["challenge_ttl_seconds"], "auth.challenge_ttl_seconds",
+                                   c.challenge_ttl_seconds);
+  c.session_ttl_seconds =
+      rd.get(t["auth"]["session_ttl_seconds"], "auth.session_ttl_seconds", c.session_ttl_seconds);
   c.max_open_challenges_per_client =
-      t["auth"]["max_open_challenges_per_client"].value_or(c.max_open_challenges_per_client);
+      rd.get(t["auth"]["max_open_challenges_per_client"], "auth.max_open_challenges_per_client",
+             c.max_open_challenges_per_client);
   if (c.max_open_challenges_per_client <= 0)
     return Error{"config", "auth.max_open_challenges_per_client must be positive"};
-  c.max_clock_skew_seconds =
-      t["requests"]["max_clock_skew_seconds"].value_or(c.max_clock_skew_seconds);
+  c.max_clock_skew_seconds = rd.get(t["requests"]["max_clock_skew_seconds"],
+                                    "requests.max_clock_skew_seconds", c.max_clock_skew_seconds);
   if (c.max_clock_skew_seconds <= 0 || c.session_ttl_seconds <= 0 || c.challenge_ttl_seconds <= 0)
     return Error{"config", "auth/requests time limits must be positive"};
 
-  c.session_idle_seconds = t["auth"]["session_idle_seconds"].value_or(c.session_idle_seconds);
-  c.lockout_threshold = t["auth"]["lockout_threshold"].value_or(c.lockout_threshold);
-  c.lockout_window_seconds = t["auth"]["lockout_window_seconds"].value_or(c.lockout_window_seconds);
-  c.sms_enabled = t["auth"]["sms_enabled"].value_or(c.sms_enabled);
-  c.inactive_days = t["auth"]["inactive_days"].value_or(c.inactive_days);
-  c.password_reminder_days = t["auth"]["password_reminder_days"].value_or(c.password_reminder_days);
+  c.session_idle_seconds = rd.get(t["auth"]["session_idle_seconds"], "auth.session_idle_seconds",
+                                  c.session_idle_seconds);
+  c.lockout_threshold =
+      rd.get(t["auth"]["lockout_threshold"], "auth.lockout_threshold", c.lockout_threshold);
+  c.lockout_window_seconds = rd.get(t["auth"]["lockout_window_seconds"],
+                                    "auth.lockout_window_seconds", c.lockout_window_seconds);
+  c.sms_enabled = rd.get(t["auth"]["sms_enabled"], "auth.sms_enabled", c.sms_enabled);
+  c.inactive_days = rd.get(t["auth"]["inactive_days"], "auth.inactive_days", c.inactive_days);
+  c.password_reminder_days = rd.get(t["auth"]["password_reminder_days"],
+                                    "auth.password_reminder_days", c.password_reminder_days);
   if (c.inactive_days <= 0 || c.password_reminder_days <= 0)
     return Error{"config", "auth.inactive_days and auth.password_reminder_days must be positive"};
   if (auto* arr = t["auth"]["sms_disabled_bodies"].as_array())
@@ -110,28 +139,33 @@ Result<Config> load_config(const std::filesystem::path& file) {
     return Error{"config", "auth limits must be positive"};
 
   c.application_deadline_seconds =
-      t["access"]["application_deadline_seconds"].value_or(c.application_deadline_seconds);
+      rd.get(t["access"]["application_deadline_seconds"], "access.application_deadline_seconds",
+             c.application_deadline_seconds);
   if (c.application_deadline_seconds <= 0)
     return Error{"config", "access.application_deadline_seconds must be positive"};
 
-  c.sms.driver = t["sms"]["driver"].value_or(c.sms.driver);
-  c.sms.outbox_dir = resolve(base, t["sms"]["outbox_dir"].value_or(std::string("data/sms-outbox")));
-  c.sms.url = t["sms"]["url"].value_or(std::string());
-  c.sms.username = t["sms"]["username"].value_or(std::string());
-  c.sms.password = t["sms"]["password"].value_or(std::string());
-  c.sms.bearer_token = t["sms"]["bearer_token"].value_or(std::string());
-  c.sms.timeout_ms = t["sms"]["timeout_ms"].value_or(c.sms.timeout_ms);
-  c.sms.code_ttl_seconds = t["sms"]["code_ttl_seconds"].value_or(c.sms.code_ttl_seconds);
-  c.sms.max_attempts = t["sms"]["max_attempts"].value_or(c.sms.max_attempts);
+  c.sms.driver = rd.get(t["sms"]["driver"], "sms.driver", c.sms.driver);
+  c.sms.outbox_dir = resolve(
+      base, rd.get(t["sms"]["outbox_dir"], "sms.outbox_dir", std::string("data/sms-outbox")));
+  c.sms.url = rd.get(t["sms"]["url"], "sms.url", std::string());
+  c.sms.username = rd.get(t["sms"]["username"], "sms.username", std::string());
+  c.sms.password = rd.get(t["sms"]["password"], "sms.password", std::string());
+  c.sms.bearer_token = rd.get(t["sms"]["bearer_token"], "sms.bearer_token", std::string());
+  c.sms.timeout_ms = rd.get(t["sms"]["timeout_ms"], "sms.timeout_ms", c.sms.timeout_ms);
+  c.sms.code_ttl_seconds =
+      rd.get(t["sms"]["code_ttl_seconds"], "sms.code_ttl_seconds", c.sms.code_ttl_seconds);
+  c.sms.max_attempts = rd.get(t["sms"]["max_attempts"], "sms.max_attempts", c.sms.max_attempts);
   c.sms.resend_interval_seconds =
-      t["sms"]["resend_interval_seconds"].value_or(c.sms.resend_interval_seconds);
+      rd.get(t["sms"]["resend_interval_seconds"], "sms.resend_interval_seconds",
+             c.sms.resend_interval_seconds);
   if (c.mode == "production" && c.sms.driver == "outbox")
     return Error{"config", "sms.driver \"outbox\" exposes codes in a folder: not in production"};
   if (c.sms.code_ttl_seconds <= 0 || c.sms.max_attempts <= 0 || c.sms.resend_interval_seconds < 0)
     return Error{"config", "sms limits must be positive"};
 
-  c.webauthn_rp_id = t["webauthn"]["rp_id"].value_or(c.webauthn_rp_id);
-  c.webauthn_require_uv = t["webauthn"]["require_user_verification"].value_or(true);
+  c.webauthn_rp_id = rd.get(t["webauthn"]["rp_id"], "webauthn.rp_id", c.webauthn_rp_id);
+  c.webauthn_require_uv = rd.get(t["webauthn"]["require_user_verification"],
+                                 "webauthn.require_user_verification", true);
   if (auto* arr = t["webauthn"]["origins"].as_array())
     for (auto& v : *arr)
       if (auto s = v.value<std::string>()) c.webauthn_origins.push_back(*s);
@@ -140,9 +174,10 @@ Result<Config> load_config(const std::filesystem::path& file) {
     c.webauthn_origins.push_back("https://" + c.webauthn_rp_id + ":" + std::to_string(hp->second));
   }
 
-  c.simulator_listen = t["sources"]["simulator_listen"].value_or(c.simulator_listen);
+  c.simulator_listen =
+      rd.get(t["sources"]["simulator_listen"], "sources.simulator_listen", c.simulator_listen);
   if (Status s =
-          read_source(t["sources"]["default"].as_table(), "sources.default", c.default_source);
+          read_source(rd, t["sources"]["default"].as_table(), "sources.default", c.default_source);
       !s)
     return s.error();
   if (auto* src = t["sources"].as_table()) {
@@ -150,10 +185,15 @@ Result<Config> load_config(const std::filesystem::path& file) {
       std::string key(k.str());
       if (key.size() == 3 && key[0] == 'R' && v.is_table()) {
         sources::ConnectorConfig o = c.default_source;
-        if (Status s = read_source(v.as_table(), "sources." + key, o); !s) return s.error();
+        if (Status s = read_source(rd, v.as_table(), "sources." + key, o); !s) return s.error();
         c.source_overrides[key] = o;
       }
     }
+  }
+  if (!rd.wrong.empty()) {
+    std::string keys;
+    for (const auto& k : rd.wrong) keys += (keys.empty() ? "" : ", ") + k;
+    return Error{"config", file.string() + ": wrong type for " + keys};
   }
   return c;
 }

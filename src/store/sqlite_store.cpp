@@ -129,6 +129,12 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
+// How a write's outcome maps to domain errors (unset: not an error).
+struct Expect {
+  std::optional<Error> constraint = std::nullopt;    // a UNIQUE/CHECK/PRIMARY KEY violation
+  std::optional<Error> none_changed = std::nullopt;  // the statement matched no row
+};
+
 class SqliteStore final : public Store {
  public:
   static Result<std::unique_ptr<Store>> open(const StoreConfig& cfg) {
@@ -570,11 +576,6 @@ class SqliteStore final : public Store {
                 time::from_micros(st.col_int(8))};
   }
 
-  // How a write's outcome maps to domain errors (unset: not an error).
-  struct Expect {
-    std::optional<Error> constraint = std::nullopt;    // a UNIQUE/CHECK/PRIMARY KEY violation
-    std::optional<Error> none_changed = std::nullopt;  // the statement matched no row
-  };
   using Arg = std::variant<std::string_view, int64_t>;
 
   // Runs one write statement with `args` bound in order (?1… may repeat them). Errors: the

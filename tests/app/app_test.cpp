@@ -63,6 +63,28 @@ timeout_ms = 700
   fs::remove_all(dir);
 }
 
+TEST(Config, AValueOfTheWrongTypeIsAnErrorNotTheDefault) {
+  char tmpl[] = "/tmp/aaj-cfg-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::ofstream(dir / "a.toml") << R"(
+[server]
+listen = 8443
+tls_cert = "s.pem"
+tls_key = "s.key"
+[pki]
+trust = ["ca.pem"]
+crl_dir = "crl"
+[sources.default]
+url = "http://127.0.0.1:9470"
+timeout_ms = "fast"
+)";
+  auto c = app::load_config(dir / "a.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().detail.find("server.listen"), std::string::npos) << c.error().detail;
+  EXPECT_NE(c.error().detail.find("sources.default.timeout_ms"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST(Config, HostPort) {
   auto a = app::split_host_port("127.0.0.1:8443");
   ASSERT_TRUE(a.ok());
