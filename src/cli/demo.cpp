@@ -146,10 +146,20 @@ Status write_crl(const fs::path& dir) {
   std::ifstream in(dir / "pki/revoked.json");
   if (in) {
     json j = json::parse(in, nullptr, false);
-    if (j.is_array())
-      for (const auto& e : j)
-        if (auto t = time::parse_iso8601(e.value("revoked_at", "")))
-          revoked.emplace_back(e.value("serial", ""), *t);
+    if (!j.is_array()) return Error{"malformed", "pki/revoked.json must be an array"};
+    for (const auto& e : j) {
+      // Hand-editable: every entry must be {"serial": hex, "revoked_at": ISO 8601}.
+      auto serial = e.is_object() && e.contains("serial") && e["serial"].is_string()
+                        ? e["serial"].get<std::string>()
+                        : "";
+      auto at = e.is_object() && e.contains("revoked_at") && e["revoked_at"].is_string()
+                    ? time::parse_iso8601(e["revoked_at"].get<std::string>())
+                    : std::nullopt;
+      if (serial.empty() || !at)
+        return Error{"malformed",
+                     "pki/revoked.json: entry " + e.dump() + " needs serial and revoked_at"};
+      revoked.emplace_back(serial, *at);
+    }
   }
   auto now = time::now();
   auto crl = ca->make_crl(revoked, now - std::chrono::minutes(1), now + std::chrono::hours(24 * 7));

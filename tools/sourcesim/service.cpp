@@ -1,5 +1,6 @@
 #include "tools/sourcesim/service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -43,6 +44,11 @@ http::Response json_response(int status, const nlohmann::json& j) {
   return r;
 }
 
+std::string text(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 http::Response handle(Faults& faults, const http::Request& req) {
   if (req.path == "/healthz") return json_response(200, {{"status", "ok"}});
   if (req.method != "POST") return json_response(405, {{"result", "method_not_allowed"}});
@@ -50,22 +56,27 @@ http::Response handle(Faults& faults, const http::Request& req) {
   if (body.is_discarded() || !body.is_object())
     return json_response(400, {{"result", "bad_request"}});
   if (req.path == "/control") {
-    Fault f{body.value("mode", "normal"), body.value("delay_ms", 0)};
+    auto delay = body.find("delay_ms");
+    Fault f{text(body, "mode"), delay != body.end() && delay->is_number_integer()
+                                    ? std::clamp(delay->get<int>(), 0, 60000)  // a bounded test
+                                    : 0};
+    if (f.mode.empty()) f.mode = "normal";
     if (f.mode != "normal" && f.mode != "slow" && f.mode != "fail" && f.mode != "down" &&
         f.mode != "garbage")
       return json_response(400, {{"result", "bad_request"}, {"message", "unknown mode"}});
-    faults.set(body.value("resource", ""), f);
+    faults.set(text(body, "resource"), f);
     return json_response(200, {{"result", "ok"}});
   }
   if (req.path != "/query") return json_response(404, {{"result", "no_such_endpoint"}});
-  std::string resource = body.value("resource", "");
+  std::string resource = text(body, "resource");
   Fault f = faults.get(resource);
   if (f.mode == "down") return json_response(503, {{"result", "down"}});
   if (f.mode == "fail") return json_response(500, {{"result", "internal_failure"}});
   // A well-formed HTTP answer with a body of the wrong shape (a broken or hostile source).
   if (f.mode == "garbage") return json_response(200, {{"result", 1}, {"data", {1, 2}}});
   if (f.mode == "slow") std::this_thread::sleep_for(std::chrono::milliseconds(f.delay_ms));
-  auto r = sim::generate(resource, body.value("key", nlohmann::json::object()));
+  auto key = body.find("key");
+  auto r = sim::generate(resource, key != body.end() ? *key : nlohmann::json::object());
   if (r) return json_response(200, {{"result", "ok"}, {"data", *r}});
   const std::string& code = r.error().code;
   if (code == "not_found") return json_response(404, {{"result", "not_found"}});
