@@ -68,14 +68,6 @@ std::string uuid_v4() {
          hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
-bool has_float(const json& j) {
-  if (j.is_number_float()) return true;
-  if (j.is_structured())
-    for (const auto& v : j)
-      if (has_float(v)) return true;
-  return false;
-}
-
 // The CMS verifier's reasons that describe an unreadable container, not a refusal.
 std::string cms_code(const std::string& reason) {
   if (reason == "not_signed_data" || reason == "no_content" || reason == "multiple_signers" ||
@@ -304,8 +296,9 @@ http::Response GatewayImpl::process_request(const http::Request& req, Trace& tr)
   json doc = json::parse(v.content, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     return finish(tr, {"invalid_document", "the signed content is not a JSON object"});
-  if (has_float(doc))
-    return finish(tr, {"invalid_document", "numbers in the document must be integers"});
+  // The document goes into the event log: refuse now what the log cannot hold (floats).
+  if (Status b = journal::check_body(doc); !b)
+    return finish(tr, {"invalid_document", b.error().detail});
   tr.document = doc;
   for (const char* f : {"resource", "purpose", "nonce", "signed_at"})
     if (!doc.contains(f) || !doc[f].is_string())

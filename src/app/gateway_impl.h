@@ -34,8 +34,6 @@ http::Response json_response(int status, const json& j);
 http::Response error_response(const std::string& code, const std::string& request_id,
                               const std::string& detail);
 std::string uuid_v4();
-// True when j holds a floating-point number anywhere (the event log takes integers only).
-bool has_float(const json& j);
 // The CMS verifier's reasons that describe an unreadable container map to malformed_cms.
 std::string cms_code(const std::string& reason);
 json signer_json(const pki::CertInfo& c);

@@ -451,4 +451,8 @@ Stats Journal::stats() const {
   return impl_->stats();
 }
 
+Status check_body(const nlohmann::json& body) {
+  return codec::check_body(body);
+}
+
 }  // namespace aaj::journal

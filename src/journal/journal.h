@@ -147,6 +147,11 @@ class Journal {
 // chaining. When nobody else wrote this costs one fstat. flock is per open file description, so
 // two Journal objects in one process also exclude each other.
 
+// Whether `body` can be a record's body: an object without floating-point or binary values.
+// The error ("invalid_record") names the offending value's JSON pointer. append() checks this
+// too; callers use it to refuse bad input early, with their own error code. Thread-safe.
+Status check_body(const nlohmann::json& body);
+
 // Reads the journal in order and calls fn for each record until fn returns false. Each record is
 // checked (canonical bytes, hash, dense seq, prev) before fn sees it; an incomplete last line is
 // skipped (it was never acknowledged). Returns "journal_unavailable" if the file cannot be read

@@ -342,6 +342,13 @@ TEST_F(Pipeline, MalformedInputIsBadRequest) {
       aaj::client::make_document("R01", kCriminal, {{"iin", "123456789011"}}, kPurpose));
   EXPECT_EQ(bad_iin.status, 400);
   EXPECT_EQ(code(bad_iin), "invalid_subject");
+  // The document is archived in the event log, which holds no floats: refused up front.
+  json with_float = standard_document();
+  with_float["ground"]["year"] = 2024.5;
+  auto fl = post_document(*api, token, *inst->sign_key(u), with_float);
+  EXPECT_EQ(fl.status, 400);
+  EXPECT_EQ(code(fl), "invalid_document");
+  EXPECT_NE(fl.body["error"]["detail"].get<std::string>().find("/ground/year"), std::string::npos);
 }
 
 TEST_F(Pipeline, DeeplyNestedDocumentIsRefusedAndTheServerLives) {
