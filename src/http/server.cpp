@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -77,6 +78,12 @@ class ServerImpl final : public Server {
         return Error{"tls_config", "certificate " + opts_.cert_chain_file + ": " + ec.message()};
       ssl_.use_private_key_file(opts_.private_key_file, asio::ssl::context::pem, ec);
       if (ec) return Error{"tls_config", "key " + opts_.private_key_file + ": " + ec.message()};
+      if (opts_.require_client_certificate) {
+        SSL_CTX_set_verify(ssl_.native_handle(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                           [](int, X509_STORE_CTX*) { return 1; });
+        static const unsigned char kContext[] = "aaj-mtls";
+        SSL_CTX_set_session_id_context(ssl_.native_handle(), kContext, sizeof(kContext) - 1);
+      }
     }
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(opts_.host, ec);
@@ -101,10 +108,15 @@ class ServerImpl final : public Server {
   void stop() override {
     bool expected = false;
     if (!stopped_.compare_exchange_strong(expected, true)) return;
-    asio::post(ioc_, [this] {
+    // Close the listener on its own executor and wait for it, so that no connection is accepted
+    // after stop() returns; then stop the I/O threads.
+    std::promise<void> closed;
+    asio::post(ioc_, [this, &closed] {
       boost::system::error_code ec;
       acceptor_.close(ec);
+      closed.set_value();
     });
+    if (!threads_.empty()) closed.get_future().wait_for(std::chrono::seconds(2));
     ioc_.stop();
     for (auto& t : threads_)
       if (t.joinable()) t.join();
@@ -148,7 +160,7 @@ class ServerImpl final : public Server {
   awaitable<void> serve_plain(beast::tcp_stream stream) {
     ConnectionCount count(connections_);
     std::string remote = peer(stream.socket());
-    co_await session(stream, remote);
+    co_await session(stream, remote, nullptr);
     boost::system::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
@@ -162,9 +174,39 @@ class ServerImpl final : public Server {
     co_await stream.async_handshake(asio::ssl::stream_base::server,
                                     asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;
-    co_await session(stream, remote);
+    PeerCertificates peer_certs;
+    if (opts_.require_client_certificate) peer_certs = peer_certificates(stream.native_handle());
+    co_await session(stream, remote, &peer_certs);
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+  }
+
+  struct PeerCertificates {
+    std::string leaf;
+    std::vector<std::string> chain;
+  };
+
+  static std::string der_of(X509* c) {
+    int n = i2d_X509(c, nullptr);
+    if (n <= 0) return {};
+    std::string out(static_cast<size_t>(n), '\0');
+    auto* p = reinterpret_cast<unsigned char*>(out.data());
+    i2d_X509(c, &p);
+    return out;
+  }
+
+  // Read once per connection: a keep-alive connection keeps the identity it shook hands with.
+  static PeerCertificates peer_certificates(SSL* ssl) {
+    PeerCertificates out;
+    if (X509* leaf = SSL_get1_peer_certificate(ssl)) {
+      out.leaf = der_of(leaf);
+      X509_free(leaf);
+    }
+    // On the server side the peer chain excludes the leaf.
+    if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
+      for (int i = 0; i < sk_X509_num(chain); ++i)
+        out.chain.push_back(der_of(sk_X509_value(chain, i)));
+    return out;
   }
 
   static std::string peer(tcp::socket& s) {
@@ -174,7 +216,8 @@ class ServerImpl final : public Server {
   }
 
   template <class Stream>
-  awaitable<void> session(Stream& stream, const std::string& remote) {
+  awaitable<void> session(Stream& stream, const std::string& remote,
+                          const PeerCertificates* peer_certs) {
     beast::flat_buffer buffer;
     bool first = true;
     for (;;) {
@@ -227,6 +270,10 @@ class ServerImpl final : public Server {
       }
       r.body = std::move(req.body());
       r.remote = remote;
+      if (peer_certs) {
+        r.client_cert_der = peer_certs->leaf;
+        r.client_chain_der = peer_certs->chain;
+      }
       bool keep_alive = req.keep_alive();
       unsigned version = req.version();
 
@@ -234,6 +281,8 @@ class ServerImpl final : public Server {
       Response resp = co_await asio::co_spawn(
           pool_.get_executor(), [this, &r]() -> awaitable<Response> { co_return call_handler(r); },
           use_awaitable);
+      for (const auto& [k, v] : resp.headers)
+        if (beast::iequals(k, "connection") && beast::iequals(v, "close")) keep_alive = false;
       bool ok = co_await write(stream, resp, keep_alive, version);
       if (!ok || !keep_alive || stopped_.load()) co_return;
     }
@@ -266,6 +315,8 @@ class ServerImpl final : public Server {
     if (opts_.tls) res.set("Strict-Transport-Security", "max-age=31536000");
     res.set("X-Content-Type-Options", "nosniff");
     for (const auto& [k, v] : r.headers) res.set(k, v);
+    // After the handler's headers: a handler's "Connection: close" has already cleared
+    // keep_alive (see session()), which Beast would otherwise drop from an HTTP/1.1 answer.
     res.keep_alive(keep_alive);
     res.body() = r.body;
     res.prepare_payload();

@@ -25,6 +25,11 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
   std::string remote;  // peer address "ip:port"
+  // The TLS client's certificate (DER) and the further certificates it sent, when the listener
+  // asks for client certificates (ServerOptions::require_client_certificate). The server does
+  // not judge them: the application verifies chain, revocation and usage (fail closed there).
+  std::string client_cert_der;
+  std::vector<std::string> client_chain_der;
 
   // Value of the first header with this lower-case name, or "".
   std::string header(std::string_view lower_name) const;
@@ -53,6 +58,10 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{30};  // a request must arrive whole within this
   std::chrono::seconds idle_timeout{60};  // keep-alive connections idle longer are closed
   size_t max_connections = 4096;          // beyond this new connections are closed at once
+  // Mutual TLS: the handshake fails without a client certificate, and the certificate reaches
+  // the handler in Request::client_cert_der. Any certificate is accepted at the TLS layer, so
+  // the refusal is made by the application with a clear error code and is logged.
+  bool require_client_certificate = false;
   // Produces the JSON body of a server-level error (bad HTTP, body too large, overload):
   // (code) -> body. Defaults to {"error":{"code":…}}.
   std::function<std::string(const std::string& code)> error_body;
@@ -65,7 +74,8 @@ class Server {
   virtual ~Server() = default;
   // The bound port (useful with port 0).
   virtual uint16_t port() const = 0;
-  // Stops accepting, closes connections, joins threads. Idempotent; thread-safe.
+  // Stops accepting (the listener is closed when it returns) and joins the threads; open
+  // connections are closed when the Server is destroyed. Idempotent; thread-safe.
   virtual void stop() = 0;
 };
 
