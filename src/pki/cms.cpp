@@ -154,19 +154,22 @@ nlohmann::json to_json(const VerifyResult& r) {
   return j;
 }
 
-CmsVerifier::CmsVerifier(std::shared_ptr<const TrustStore> trust,
-                         std::shared_ptr<const CrlStore> crls)
-    : trust_(std::move(trust)), crls_(std::move(crls)) {
-  init_openssl();
-}
-
 VerifyResult CmsVerifier::verify(std::string_view cms, const VerifyOptions& opts) const {
-  return run(cms, std::nullopt, opts);
+  return run(cms, std::nullopt, opts, true);
 }
 
 VerifyResult CmsVerifier::verify_detached(std::string_view cms, std::string_view content,
                                           const VerifyOptions& opts) const {
-  return run(cms, content, opts);
+  return run(cms, content, opts, true);
+}
+
+VerifyResult CmsVerifier::verify_uncached(std::string_view cms, const VerifyOptions& opts) const {
+  return run(cms, std::nullopt, opts, false);
+}
+
+VerifyResult CmsVerifier::verify_detached_uncached(std::string_view cms, std::string_view content,
+                                                   const VerifyOptions& opts) const {
+  return run(cms, content, opts, false);
 }
 
 CmsVerifier::ChainOutcome CmsVerifier::verify_chain(X509* signer, STACK_OF(X509) * untrusted,
@@ -204,9 +207,27 @@ CmsVerifier::ChainOutcome CmsVerifier::verify_chain(X509* signer, STACK_OF(X509)
 }
 
 VerifyResult CmsVerifier::run(std::string_view input, std::optional<std::string_view> detached,
-                              const VerifyOptions& opts) const {
+                              const VerifyOptions& opts, bool allow_fast) const {
   VerifyResult r;
   r.revocation = "not_checked";
+  clear_openssl_errors();
+  auto der = decode_der_or_base64(input);
+  if (!der.ok()) {
+    r.cms_sha256_hex = sha256_hex(input);
+    r.reason = "malformed_cms";
+    r.detail = der.error().detail;
+    clear_openssl_errors();
+    return r;
+  }
+  r.cms_sha256_hex = sha256_hex(*der);
+  if (allow_fast && cache_) {
+    if (auto fast = run_fast(*der, detached, opts, r)) return std::move(*fast);
+  }
+  return run_slow(*der, detached, opts, std::move(r));
+}
+
+VerifyResult CmsVerifier::run_slow(const std::string& der, std::optional<std::string_view> detached,
+                                   const VerifyOptions& opts, VerifyResult r) const {
   auto fail = [&r](std::string reason, std::string detail) -> VerifyResult& {
     r.valid = false;
     r.reason = std::move(reason);
@@ -214,18 +235,10 @@ VerifyResult CmsVerifier::run(std::string_view input, std::optional<std::string_
     clear_openssl_errors();
     return r;
   };
-  clear_openssl_errors();
-
-  auto der = decode_der_or_base64(input);
-  if (!der.ok()) {
-    r.cms_sha256_hex = sha256_hex(input);
-    return fail("malformed_cms", der.error().detail);
-  }
-  r.cms_sha256_hex = sha256_hex(*der);
-  const auto* p = reinterpret_cast<const unsigned char*>(der->data());
-  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der->size())));
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
   if (!cms) return fail("malformed_cms", "not a CMS ContentInfo: " + last_openssl_error());
-  if (p != reinterpret_cast<const unsigned char*>(der->data()) + der->size())
+  if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size())
     return fail("malformed_cms", "trailing bytes after the CMS structure");
 
   int type = OBJ_obj2nid(CMS_get0_type(cms.get()));

@@ -2,6 +2,8 @@
 // signature, the signer's chain to a configured anchor as of a given time, key usage per
 // operation, and revocation. Every refusal has a stable reason code (see VerifyResult::reason).
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,10 +56,32 @@ nlohmann::json to_json(const VerifyResult& r);
 // digitalSignature or no KeyUsage. Returns "" when allowed, else why not.
 std::string key_usage_problem(const CertInfo& signer, Usage usage);
 
+// The signer cache behind CmsVerifier's fast path.
+struct SignerCacheOptions {
+  bool enabled = true;      // false: every call takes the reference path (OpenSSL decodes all)
+  size_t capacity = 10000;  // entries; when full, the oldest entry of a shard is dropped
+};
+
+// Counters of the fast path, for tests and metrics (monotonic, except `entries`).
+struct SignerCacheStats {
+  uint64_t fast = 0;      // results decided by the fast path
+  uint64_t fallback = 0;  // calls the fast path handed to the reference path
+  uint64_t built = 0;     // cache entries built (cache misses), including "always fall back"
+  size_t entries = 0;     // entries held now
+};
+
+namespace detail {
+class SignerCache;
+struct SignerEntry;
+struct FastCms;
+}  // namespace detail
+
 class CmsVerifier {
  public:
   // `trust` must not be null. `crls` may be null: revocation is then "not_checked".
-  CmsVerifier(std::shared_ptr<const TrustStore> trust, std::shared_ptr<const CrlStore> crls);
+  // Copies share the signer cache (same trust store, so the cached chains stay valid).
+  CmsVerifier(std::shared_ptr<const TrustStore> trust, std::shared_ptr<const CrlStore> crls,
+              SignerCacheOptions cache = {});
 
   // Verifies a CMS SignedData with attached content, given as DER, base64 or PEM. Exactly one
   // SignerInfo; the signer certificate must be inside the CMS; the signature is checked first,
@@ -74,6 +98,24 @@ class CmsVerifier {
   VerifyResult verify_detached(std::string_view cms, std::string_view content,
                                const VerifyOptions& opts) const;
 
+  // FAST PATH. verify() and verify_detached() first walk the CMS DER themselves (strict DER,
+  // one SignerInfo with signed attributes, signer certificate inside the CMS, RSA PKCS#1 v1.5
+  // or ECDSA, SHA-2/SHA-3) and look the signer up in a cache keyed by SHA-256 of the CMS's
+  // certificate set plus the signer identifier; an entry holds the decoded signer certificate
+  // and key, its CertInfo, and the chain outcome that does not depend on time. The signature,
+  // messageDigest, validity as of opts.at, key usage and revocation (current CrlStore
+  // snapshot) are still checked per call. Whatever the fast path does not understand, and
+  // every bad signature, is handed to the reference path below, so the result is identical to
+  // verify_uncached() for every input (tests/pki/cms_fast_test.cpp checks this).
+
+  // The reference path: OpenSSL decodes the whole CMS on every call (no cache). Same contract.
+  VerifyResult verify_uncached(std::string_view cms, const VerifyOptions& opts) const;
+  VerifyResult verify_detached_uncached(std::string_view cms, std::string_view content,
+                                        const VerifyOptions& opts) const;
+
+  // A snapshot of the cache counters (all zero when the cache is disabled). Thread-safe.
+  SignerCacheStats cache_stats() const;
+
  private:
   struct ChainOutcome {
     std::string reason;  // "" when the chain verified
@@ -81,22 +123,34 @@ class CmsVerifier {
     X509Ptr issuer;  // the signer's issuer in the verified chain (up-ref'd)
   };
 
+  // Decodes the input and hashes it, then runs the fast path (when `allow_fast` and the cache
+  // is on) or the reference path.
   VerifyResult run(std::string_view cms, std::optional<std::string_view> detached,
-                   const VerifyOptions& opts) const;
+                   const VerifyOptions& opts, bool allow_fast) const;
 
-  // Builds and verifies the signer's chain with the trust store as of `at`.
-  //
-  // FAST PATH (issue 4, measured ~284 µs per verify, ~63 µs with a cache): this is the place
-  // for a cache keyed by sha256(signer DER) + sha256 of the CMS's other certificates. The
-  // cached value must not depend on `at`: keep the built chain, its issuer, and the
-  // intersection of the chain's validity windows, then decide expired/not_yet_valid per call
-  // by comparing `at` with that window. Parsed CertInfo of the signer can be cached the same
-  // way. Invalidate when the trust store changes (it is immutable, so key the cache by the
-  // TrustStore instance). Signature and revocation checks stay per call.
+  // The reference path over decoded DER; `r` already holds cms_sha256_hex and revocation.
+  VerifyResult run_slow(const std::string& der, std::optional<std::string_view> detached,
+                        const VerifyOptions& opts, VerifyResult r) const;
+
+  // The fast path (cms_fast.cpp). nullopt when the input must go to run_slow(); otherwise
+  // exactly what run_slow() would return. `base` holds cms_sha256_hex and revocation.
+  std::optional<VerifyResult> run_fast(const std::string& der,
+                                       std::optional<std::string_view> detached,
+                                       const VerifyOptions& opts, const VerifyResult& base) const;
+
+  // Builds the cache entry for a CMS's certificate set and signer identifier (a miss).
+  std::shared_ptr<const detail::SignerEntry> build_entry(const detail::FastCms& cms) const;
+
+  // Builds and verifies the signer's chain with the trust store as of `at`. The fast path
+  // caches the part of this that does not depend on `at` (see build_entry) and otherwise calls
+  // it with the cached certificates, so both paths reach the same verdict.
   ChainOutcome verify_chain(X509* signer, STACK_OF(X509) * untrusted, time::Instant at) const;
 
   std::shared_ptr<const TrustStore> trust_;
   std::shared_ptr<const CrlStore> crls_;
+  // Per verifier (and so per TrustStore instance): a cached chain is never reused with another
+  // trust store. Null when disabled.
+  std::shared_ptr<detail::SignerCache> cache_;
 };
 
 }  // namespace aaj::pki
