@@ -2,7 +2,17 @@
 //   200 {"result":"ok","data":{…}} | 404 {"result":"not_found"} | 400 {"result":"bad_key"} |
 //   503 {"result":"down"}.
 // One libcurl easy handle per (thread, connector): keep-alive connections are reused without
-// locking, and a slow source only occupies the worker that asked it.
+// locking, and a slow source only occupies the worker that asked it. The handle lives as long as
+// the thread (server workers, the router's fetch_many pool), so its connection cache persists
+// across requests.
+//
+// Dead connections: libcurl itself re-sends at most once when a reused connection turns out to
+// be closed before any answer byte; after a timeout or transfer error it closes that connection.
+// Connections idle longer than kMaxIdleSeconds are not reused (servers close idle keep-alive
+// connections, and reusing one at that moment fails). Any retry beyond that is the resilience
+// decorator's, bounded by ConnectorConfig::retries and only for "source_unavailable".
+//
+// Plain transport: no retry, limiter or breaker here (see resilient.h).
 #include <curl/curl.h>
 
 #include <mutex>
@@ -12,6 +22,9 @@
 
 namespace aaj::sources {
 namespace {
+
+// Below the usual server keep-alive idle timeouts (aaj's own server: 60 s).
+constexpr long kMaxIdleSeconds = 30;
 
 size_t collect(char* p, size_t size, size_t n, void* out) {
   auto* s = static_cast<std::string*>(out);
@@ -54,13 +67,24 @@ class HttpJsonConnector final : public Connector {
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(cfg_.timeout_ms));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, kMaxIdleSeconds);
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(hdrs);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
-    if (rc == CURLE_OPERATION_TIMEDOUT)
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+      // Timed out before a single request byte was sent = while connecting: the source surely
+      // did not get the query, which is what "source_unavailable" promises (retry-safe).
+      long sent = 0;
+      curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+      if (sent == 0)
+        return Error{"source_unavailable", q.resource + ": could not connect within " +
+                                               std::to_string(cfg_.connect_timeout_ms) + " ms"};
       return Error{"source_timeout",
                    q.resource + ": no answer within " + std::to_string(cfg_.timeout_ms) + " ms"};
-    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
+    }
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+        rc == CURLE_COULDNT_RESOLVE_PROXY)
       return Error{"source_unavailable", q.resource + ": " + curl_easy_strerror(rc)};
     if (rc != CURLE_OK) return Error{"source_error", q.resource + ": " + curl_easy_strerror(rc)};
     long status = 0;

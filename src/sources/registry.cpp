@@ -28,23 +28,4 @@ Result<std::shared_ptr<Connector>> make_connector(const ConnectorConfig& cfg) {
   return it->second(cfg);
 }
 
-Result<std::shared_ptr<SourceRouter>> SourceRouter::create(
-    const ConnectorConfig& fallback, const std::map<std::string, ConnectorConfig>& overrides) {
-  auto r = std::make_shared<SourceRouter>();
-  auto f = make_connector(fallback);
-  if (!f) return f.error();
-  r->fallback_ = *f;
-  for (const auto& [res, cfg] : overrides) {
-    auto c = make_connector(cfg);
-    if (!c) return c.error();
-    r->by_resource_[res] = *c;
-  }
-  return r;
-}
-
-Result<Answer> SourceRouter::fetch(const Query& q) const {
-  auto it = by_resource_.find(q.resource);
-  return (it != by_resource_.end() ? it->second : fallback_)->fetch(q);
-}
-
 }  // namespace aaj::sources

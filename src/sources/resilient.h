@@ -1,0 +1,85 @@
+// Resilience around any connector: a per-source concurrency limiter, circuit breaker and
+// counters (SourceGuard), and the decorator that applies them plus bounded retry
+// (make_resilient). SourceRouter builds these; they are public for tests and for other users
+// of a single connector (e.g. the case register).
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+#include "sources/connector.h"
+
+namespace aaj::sources {
+
+// True for error codes that mean the source is not working and so count against its breaker:
+// "source_timeout", "source_unavailable", "source_error". Answers such as not_found (a success)
+// or "invalid_subject" show a working source.
+bool is_source_failure(const std::string& code);
+
+// Checks the resilience fields of cfg. Error "config" naming `where` and the field.
+Status validate_resilience(const ConnectorConfig& cfg, const std::string& where);
+
+// The shared state of one source: limiter, breaker and counters. Shared by every connector
+// wrapped for that source. Thread-safe: one mutex, held for a few instructions per call.
+class SourceGuard {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Uses cfg's resilience fields; cfg must pass validate_resilience.
+  SourceGuard(std::string name, const ConnectorConfig& cfg);
+
+  const std::string& name() const { return name_; }
+  const ConnectorConfig& config() const { return cfg_; }
+
+  // A granted admission. Pass it back to leave() exactly once.
+  struct Pass {
+    bool probe = false;  // this request is the half-open probe
+  };
+  // Admits one request: fails at once with "source_unavailable" while the circuit is open (or
+  // half-open with its probe in flight), else waits up to queue_timeout_ms for a concurrency
+  // slot and fails with "source_busy" after that. `resource` prefixes the error detail.
+  Result<Pass> enter(const std::string& resource);
+  // Releases the slot and records the outcome: the final error code ("" = the source answered).
+  // `completed` false (the connector threw) releases a probe without judging the source.
+  void leave(const Pass& pass, bool completed, const Error* error);
+  // Counts one retry attempt (for health and tests).
+  void note_retry();
+
+  // This source's entry of SourceRouter::health() (without "resources"/"default").
+  nlohmann::json health() const;
+
+ private:
+  enum class State { closed, open, half_open };
+  static const char* state_name(State s);
+  void open_locked(Clock::time_point now);
+
+  const std::string name_;
+  const ConnectorConfig cfg_;
+
+  mutable std::mutex mu_;
+  std::condition_variable slot_free_;
+  State state_ = State::closed;
+  bool probe_in_flight_ = false;
+  Clock::time_point open_until_{};
+  time::Instant open_until_wall_{};
+  int in_flight_ = 0;
+  int waiting_ = 0;
+  int consecutive_failures_ = 0;
+  uint64_t requests_ = 0, retries_ = 0, failures_ = 0, rejected_ = 0;
+  std::optional<Error> last_error_;
+  std::optional<time::Instant> last_error_at_, last_success_at_;
+};
+
+// Wraps `inner` (a plain transport) with guard's limiter and breaker, and retries
+// "source_unavailable" up to guard->config().retries times after retry_backoff_ms, keeping
+// its concurrency slot meanwhile. The result is a Connector like any other; thread-safe if
+// inner is.
+std::shared_ptr<Connector> make_resilient(std::shared_ptr<Connector> inner,
+                                          std::shared_ptr<SourceGuard> guard);
+
+}  // namespace aaj::sources
