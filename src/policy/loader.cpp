@@ -382,7 +382,8 @@ struct EngineBuilder {
     std::vector<ResourceInfo>& res = e.catalog.resources_;
     for (size_t i = 0; i < arr.size(); ++i) {
       Obj r(arr[i], o.file(), "resources[" + std::to_string(i) + "]");
-      r.only({"id", "number", "names", "holder", "keys", "default_access", "truncated", "note"});
+      r.only({"id", "number", "names", "holder", "keys", "fields", "default_access", "truncated",
+              "note"});
       ResourceInfo info;
       info.id = r.str("id");
       for (const ResourceInfo& other : res)
@@ -393,6 +394,7 @@ struct EngineBuilder {
       info.keys = r.strings("keys");
       for (const std::string& k : info.keys)
         if (!key_types.count(k)) r.err("key \"" + k + "\" is not one of key_types");
+      info.fields = r.strings("fields");
       bool dflt;
       if (!parse_access(r.str("default_access"), info.default_access, false, dflt))
         r.err("default_access must be none, truncated or full");

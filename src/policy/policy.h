@@ -63,6 +63,8 @@ struct ResourceInfo {
   nlohmann::json names;           // {"kk": ..., "ru": ..., "en": ...}
   std::string holder;             // the state body or company that holds the database (English)
   std::vector<std::string> keys;  // search key types, e.g. "iin", "cadastral_number"
+  // Top-level member names of the source's answer (the simulator's contract; unique, non-empty).
+  std::vector<std::string> fields;
   Access default_access = Access::None;
   // The truncated view: names of the fields kept at any depth (a whitelist, so a field the source
   // adds later is dropped, not leaked). Empty when the resource has no truncated view.

@@ -7,8 +7,9 @@
 // file, and no std::hash / rand() / <random> distribution is used. The synthetic world's "today"
 // is the fixed date kToday, so ages and document validity never drift.
 //
-// Thread-safety: every function here is pure (no mutable state, no I/O) and may be called from
-// any number of threads at once.
+// Thread-safety: every function here is pure (no I/O, no mutable state except the census of the
+// synthetic population, built once on first use under a function-local static's guarantee and
+// immutable afterwards) and may be called from any number of threads at once.
 //
 // Privacy: all data is invented. Synthetic identifiers carry a marker: generated IINs use serials
 // 0000-0999 (synthetic_iin), generated BINs use serials 00000-00999 (synthetic_bin), companies
@@ -99,25 +100,66 @@ std::string synthetic_iin(uint32_t n);
 // serial n % 1000 (serials 00000-00999 mark synthetic BINs). Distinct for distinct n < 1000.
 std::string synthetic_bin(uint32_t n);
 
-// The company name of synthetic_bin(n): "ТОО «Синтетика-N»".
+// The company name of synthetic_bin(n): "ТОО «Синтетика-N»", or "ГУ «Синтетика-N»" (a state
+// institution) for n 900..999.
 std::string synthetic_company_name(uint32_t n);
 
-// The synthetic answer of `resource` ("R01", "R11", ...) for the search `key`, a JSON object
-// with exactly one member, e.g. {"iin": "850615300000"}.
+// The n-th synthetic foreigner's IIN: century digit 0 (foreigner, see Person::foreigner), serial
+// n % 1000, born 1960..2005. Distinct for distinct n < 1000.
+std::string synthetic_foreign_iin(uint32_t n);
+
+// The synthetic answer of `resource` ("R01".."R52") for the search `key`: a JSON object with
+// exactly one member named by a key type of catalog/resources.json "key_types" that the resource
+// lists in its "keys", e.g. {"iin": "850615300000"}. Every value is a string except
+// name_birth_date: {"surname","name","patronymic"?,"birth_date":"YYYY-MM-DD"} (letter case and
+// blanks are ignored; patronymic absent = any).
+//
+// The world. Every valid IIN is a person (person_for). The linked population is synthetic_iin(n)
+// (residents), synthetic_foreign_iin(n) (foreigners) and synthetic_bin(n) (companies; n 900..999
+// are state institutions), n < 1000: only they own things that reverse keys find, and the census
+// links them (spouses, parents/children, employer = the most recent R11 agent, directors and
+// founders, hosts/inviters/employers of foreigners). Other IINs answer identity resources (R01,
+// R11, R12, R13, R19, R20, R25, R34, R43, R49, R50/R51) and empty lists elsewhere. Reverse
+// identifiers embed the owner code KNNN (K 1 resident, 2 company, 3 foreigner; NNN the index):
+//   document_number  ID card/residence permit "0" + 4 digits + KNNN; passport "N" + 4 digits +
+//                    KNNN; foreign passport 2 letters + 3 digits + KNNN
+//   plate            car "NNN LLL RR" (resident NNN), "NNN LL RR" (company NNN); machinery
+//                    "KNNN ЛЛ RR" (Cyrillic letters); RR the owner's city region
+//   vin              17 characters, characters 12-15 = KNNN; machinery serial KNNN + 4 digits
+//   cadastral_number OO:RRR:KQQ:NNN[:B[:P]] (K = owner kind); rca 16 digits ending in KNNN
+//   phone            mobile 7OO KNNN RRR; fixed <area 727|7172|7252|7212> KNNN R..
+//   erdr_number      15 digits, 9-12 = KNNN; court_case_number CCCC-YY-00-C/KNNNR
+//   postal_item_id   UPU S10: 2 letters + KNNN + 4 digits + check + "KZ"
+//   imo_number       IMO 9NNNRRC (company NNN); wagon_number T + KNNN + RR + check digit
+//   declaration_number  PPPPP/DDMMYY/KNNNRRR
+//   register_number  "<PFX>-KNNN-RRRR": R06 GUN, R08 KZS, R21 NTR, R22 AZB (birth) / AZM
+//                    (marriage), R27 GZ, R32 SUH, R33 SUT, R37 WNT, R38 MIS, R45 VNZ; R05: the
+//                    registration certificate, 2 letters + KNNN + 4 digits; R26: KZ + 2 digits +
+//                    3 letters + KNNN + 4 digits
+//   org_name         any text containing «Синтетика-N» (any letter case)
+// A reverse key regenerates its owner's records and keeps those carrying exactly that
+// identifier, so it finds the same record as the owner's IIN/BIN.
+//
+// Answers. Each resource has one shape whatever the key: its top-level members are exactly the
+// catalogue's "fields" for it. Dates are "YYYY-MM-DD" (times "YYYY-MM-DDTHH:MM:SS+05:00"),
+// amounts strings "N.NN", coded values {"code","nameRu","nameKz"}; no floats. A subject with
+// nothing on record gets empty lists (most people have no weapon, vessel, case or search
+// record); a reverse key answers only the matching records.
 //
 // Errors (Error::code is stable; detail is English for logs):
 //   "unsupported_resource"  resource is not in supported_resources()
-//   "unsupported_key"       the key's member name is not a key of this resource (R01, R11:
-//                           only "iin" for now)
-//   "bad_key"               key is not an object with exactly one member, the value is not a
-//                           string, or the value is malformed (IIN: not 12 digits, bad check
-//                           digit, impossible date or century digit). The real services answer
-//                           this with a business error, so the simulator should too.
-//   "not_found"             the key is well formed but no record exists. Reserved rule: every
-//                           valid IIN whose serial (digits 8-11) is 9999 does not exist, in
-//                           every resource. All other valid IINs exist.
+//   "unsupported_key"       the key's member name is not a key of this resource
+//   "bad_key"               key is not an object with exactly one member, the value has the
+//                           wrong type, or it is malformed for its key type (IIN/BIN check digit
+//                           or date, plate/VIN/phone/S10/IMO/wagon/declaration format or check,
+//                           or a register number not in this register's format)
+//   "not_found"             well formed, but nothing exists: an IIN with serial 9999 (reserved,
+//                           every resource); a BIN that is not synthetic_bin(0..999) (incl.
+//                           serial 99999); a reverse key that decodes to nobody or to an owner
+//                           without that record; a name/birth date matching nobody in the
+//                           population; R19 for a person without an identity document.
 //
-// Answer shapes (all values are strings, integers, booleans, objects or arrays; no floats):
+// Full shapes kept as contracts because other code relies on them (policy truncation, tests):
 //   R01 (ГБД ФЛ) {"iin","surname","name","patronymic","engSurname","engFirstName","birthDate",
 //     "gender","nationality","citizenship","lifeStatus" (dictionary items),"birthPlace"
 //     {"country","region","district","city"},"regAddress"{"country","region","district","city",
@@ -125,16 +167,19 @@ std::string synthetic_company_name(uint32_t n);
 //     "beginDate","endDate","issueOrganization","status"}] (empty under 16),"removed":false}.
 //     A century-digit-0 IIN (foreigner) gets a foreign citizenship and birth place and a
 //     residence permit instead of the ID card.
-//   R11 (ГЦВП pension contributions) exactly {"iin","contributor"{"surname","name",
+//   R11 (ГЦВП pension contributions, by IIN only) exactly {"iin","contributor"{"surname","name",
 //     "patronymic"},"agents"[{"bin","name","payments"[{"period","pay_date","knp","amount"}],
 //     "payment_count","sum010","total_amount"}],"total_amount"}. Agents: 1-3 for persons aged
 //     16..63 in kReferenceYear (fewer if they were younger than 16 in the earlier years), none
 //     otherwise (then total_amount is "0.00"). Agent i (0 = most recent) has 12 monthly ОПВ
 //     payments (knp "010") for year kReferenceYear - i. Amounts are strings "N.NN" whose tiyn
 //     part is never "00" (so never round thousands); sums are exact integer-tiyn sums.
+//
+// Cost: tens of microseconds per call (the R51 link graph of up to 30 nodes is the largest);
+// the first call that needs the census builds it once (~tens of milliseconds).
 Result<nlohmann::json> generate(std::string_view resource, const nlohmann::json& key);
 
-// The resources generate() answers, in ascending order: {"R01", "R11"}.
+// The resources generate() answers, in ascending order: "R01".."R52".
 std::vector<std::string> supported_resources();
 
 }  // namespace aaj::sim

@@ -1,4 +1,5 @@
-// R01 "Individuals" state database (ГБД ФЛ), GBDFL-like person record.
+// R01 "Individuals" state database (ГБД ФЛ), GBDFL-like person record, by IIN, by name and
+// birth date, or by the number of the ID card (residence permit) or passport.
 #include "sources/sim/internal.h"
 
 namespace aaj::sim::internal {
@@ -13,8 +14,10 @@ const DictItem kDocumentValid{"00", "ДОКУМЕНТ ДЕЙСТВИТЕЛЕН",
 
 }  // namespace
 
-Result<nlohmann::json> generate_r01_individuals(std::string_view key_name, std::string_view value) {
-  const Person p = person_for(value);
+Result<json> generate_r01_individuals(std::string_view key_name, const std::string& value) {
+  auto iin = person_iin(key_name, value);
+  if (!iin) return iin.error();
+  const Person p = person_for(*iin);
   const Address& b = p.birth_place;
   const Address& a = p.reg_address;
   nlohmann::json documents = nlohmann::json::array();

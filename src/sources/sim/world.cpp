@@ -1,4 +1,5 @@
 // The shared synthetic world: persons derived from IINs, synthetic IINs, BINs and companies.
+#include <algorithm>
 #include <cstdio>
 
 #include "core/ids.h"
@@ -114,6 +115,7 @@ struct CityDef {
   std::string_view city;
   DictItem districts[4];  // codes: region + 3 digits; unused slots have an empty code
   std::string_view streets[8];
+  internal::CityFacts facts;
 };
 
 const CityDef kCities[] = {
@@ -125,7 +127,8 @@ const CityDef kCities[] = {
       {"1975003", "МЕДЕУСКИЙ РАЙОН", "МЕДЕУ АУДАНЫ"},
       {"1975004", "АУЭЗОВСКИЙ РАЙОН", "ӘУЕЗОВ АУДАНЫ"}},
      {"ПРОСПЕКТ АБАЯ", "ПРОСПЕКТ АЛЬ-ФАРАБИ", "УЛИЦА ТОЛЕ БИ", "ПРОСПЕКТ ДОСТЫК", "УЛИЦА ЖАНДОСОВА",
-      "УЛИЦА ТИМИРЯЗЕВА", "ПРОСПЕКТ РАЙЫМБЕКА", "УЛИЦА САТПАЕВА"}},
+      "УЛИЦА ТИМИРЯЗЕВА", "ПРОСПЕКТ РАЙЫМБЕКА", "УЛИЦА САТПАЕВА"},
+     {"02", "20", "727", "751110000", "050000"}},
     {30,
      {"1971", "Г.АСТАНА", "АСТАНА Қ."},
      "АСТАНА",
@@ -134,7 +137,8 @@ const CityDef kCities[] = {
       {"1971003", "САРЫАРКИНСКИЙ РАЙОН", "САРЫАРҚА АУДАНЫ"},
       {"1971004", "РАЙОН БАЙКОНЫР", "БАЙҚОҢЫР АУДАНЫ"}},
      {"ПРОСПЕКТ МӘҢГІЛІК ЕЛ", "ПРОСПЕКТ КАБАНБАЙ БАТЫРА", "УЛИЦА КЕНЕСАРЫ", "ПРОСПЕКТ РЕСПУБЛИКИ",
-      "УЛИЦА ДОСТЫК", "ПРОСПЕКТ ТУРАН", "УЛИЦА СЫГАНАК", "УЛИЦА ИМАНОВА"}},
+      "УЛИЦА ДОСТЫК", "ПРОСПЕКТ ТУРАН", "УЛИЦА СЫГАНАК", "УЛИЦА ИМАНОВА"},
+     {"01", "21", "7172", "711110000", "010000"}},
     {20,
      {"1979", "Г.ШЫМКЕНТ", "ШЫМКЕНТ Қ."},
      "ШЫМКЕНТ",
@@ -143,7 +147,8 @@ const CityDef kCities[] = {
       {"1979003", "ЕНБЕКШИНСКИЙ РАЙОН", "ЕҢБЕКШІ АУДАНЫ"},
       {"1979004", "КАРАТАУСКИЙ РАЙОН", "ҚАРАТАУ АУДАНЫ"}},
      {"ПРОСПЕКТ ТАУКЕ ХАНА", "УЛИЦА БАЙТУРСЫНОВА", "ПРОСПЕКТ РЕСПУБЛИКИ", "УЛИЦА КАЗЫБЕК БИ",
-      "ПРОСПЕКТ КУНАЕВА", "УЛИЦА ТОЛЕ БИ", "УЛИЦА ЖИБЕК ЖОЛЫ", "УЛИЦА АЙТЕКЕ БИ"}},
+      "ПРОСПЕКТ КУНАЕВА", "УЛИЦА ТОЛЕ БИ", "УЛИЦА ЖИБЕК ЖОЛЫ", "УЛИЦА АЙТЕКЕ БИ"},
+     {"17", "22", "7252", "791110000", "160000"}},
     {15,
      {"1935", "КАРАГАНДИНСКАЯ ОБЛАСТЬ", "ҚАРАҒАНДЫ ОБЛЫСЫ"},
      "КАРАГАНДА",
@@ -152,7 +157,8 @@ const CityDef kCities[] = {
       {},
       {}},
      {"ПРОСПЕКТ БУХАР ЖЫРАУ", "ПРОСПЕКТ НУРКЕНА АБДИРОВА", "УЛИЦА ЕРУБАЕВА", "ПРОСПЕКТ СТРОИТЕЛЕЙ",
-      "УЛИЦА ГОГОЛЯ", "БУЛЬВАР МИРА", "УЛИЦА ЛОБОДЫ", "УЛИЦА ВОЛОДАРСКОГО"}},
+      "УЛИЦА ГОГОЛЯ", "БУЛЬВАР МИРА", "УЛИЦА ЛОБОДЫ", "УЛИЦА ВОЛОДАРСКОГО"},
+     {"09", "09", "7212", "351010000", "100000"}},
 };
 
 const CityDef& pick_city(Rng& rng) {
@@ -177,7 +183,7 @@ std::string to_s(std::string_view v) {
 }
 
 int64_t days_of(int y, int m, int d) {
-  return time::days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+  return internal::days_of(y, m, d);
 }
 
 }  // namespace
@@ -188,21 +194,220 @@ nlohmann::json dict_json(const DictItem& item) {
   return {{"code", item.code}, {"nameRu", item.name_ru}, {"nameKz", item.name_kz}};
 }
 
+nlohmann::json dict(std::string_view code, std::string_view ru, std::string_view kz) {
+  return {{"code", code}, {"nameRu", ru}, {"nameKz", kz}};
+}
+
+// Hand-rolled formatting: snprintf dominated the cost of the larger answers.
 std::string date_string(int year, int month, int day) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, month, day);
-  return buf;
+  std::string s = digits(static_cast<uint64_t>(year), 4) + "-" +
+                  digits(static_cast<uint64_t>(month), 2) + "-" +
+                  digits(static_cast<uint64_t>(day), 2);
+  return s;
+}
+
+int64_t days_of(int year, int month, int day) {
+  return time::days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
 }
 
 int64_t today_days() {
   return days_of(kTodayYear, kTodayMonth, kTodayDay);
 }
 
+std::string day_string(int64_t days) {
+  return time::format_date(days);
+}
+
 std::string format_tiyn(int64_t tiyn) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(tiyn / 100),
-                static_cast<long long>(tiyn % 100));
-  return buf;
+  return digits(static_cast<uint64_t>(tiyn / 100), 1) + "." +
+         digits(static_cast<uint64_t>(tiyn % 100), 2);
+}
+
+std::string digits(uint64_t value, int width) {
+  char buf[24];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0 && p > buf);
+  while (end - p < width && p > buf) *--p = '0';
+  return std::string(p, end);
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+std::string full_name(const Person& p) {
+  return p.surname + " " + p.name + (p.patronymic.empty() ? "" : " " + p.patronymic);
+}
+
+std::string address_text(const Address& a) {
+  std::string s = "г. " + a.city;
+  if (!a.street.empty()) s += ", " + a.street;
+  if (!a.building.empty()) s += ", д. " + a.building;
+  if (!a.flat.empty()) s += ", кв. " + a.flat;
+  return s;
+}
+
+std::string upper(std::string_view in) {
+  // Decode UTF-8, map the Latin, Russian and Kazakh lower-case letters, re-encode. Anything that
+  // is not well-formed passes through byte by byte (it will simply not match a name).
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size();) {
+    auto b = static_cast<unsigned char>(in[i]);
+    if (b < 0x80) {
+      out += static_cast<char>(b >= 'a' && b <= 'z' ? b - 32 : b);
+      ++i;
+      continue;
+    }
+    if ((b & 0xE0) != 0xC0 || i + 1 >= in.size()) {
+      out += in[i++];
+      continue;
+    }
+    uint32_t cp = ((b & 0x1Fu) << 6) | (static_cast<unsigned char>(in[i + 1]) & 0x3Fu);
+    if (cp >= 0x430 && cp <= 0x44F)
+      cp -= 0x20;  // а..я
+    else if (cp >= 0x450 && cp <= 0x45F)
+      cp -= 0x50;  // ѐ..џ, incl. ё і
+    else if (cp >= 0x490 && cp <= 0x4FF && (cp & 1))
+      cp -= 1;  // ғ қ ң ү ұ һ ә ө and the other paired letters of this block
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+    i += 2;
+  }
+  return out;
+}
+
+const CityFacts& city_facts(const Address& a) {
+  for (const auto& c : kCities)
+    if (c.region.code == a.region.code) return c.facts;
+  return kCities[0].facts;
+}
+
+std::string owner_code(Owner o) {
+  return std::string(1, static_cast<char>(o.kind)) + digits(o.index, 3);
+}
+
+std::optional<Owner> parse_owner_code(std::string_view four) {
+  if (four.size() != 4 || !all_digits(four) || four[0] < '1' || four[0] > '3') return std::nullopt;
+  uint32_t n = static_cast<uint32_t>(std::stoi(std::string(four.substr(1))));
+  return Owner{static_cast<Kind>(four[0]), n};
+}
+
+namespace {
+std::optional<uint32_t> serial_below_population(std::string_view s, size_t pos, size_t len) {
+  if (s.size() != 12 || !all_digits(s)) return std::nullopt;
+  uint32_t v = static_cast<uint32_t>(std::stoul(std::string(s.substr(pos, len))));
+  if (v >= kPopulation) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+std::optional<uint32_t> resident_index(std::string_view iin) {
+  auto n = serial_below_population(iin, 7, 4);
+  if (!n || iin[6] == '0' || synthetic_iin(*n) != iin) return std::nullopt;
+  return n;
+}
+
+std::optional<uint32_t> foreigner_index(std::string_view iin) {
+  auto n = serial_below_population(iin, 7, 4);
+  if (!n || iin[6] != '0' || synthetic_foreign_iin(*n) != iin) return std::nullopt;
+  return n;
+}
+
+std::optional<uint32_t> company_index(std::string_view bin) {
+  auto n = serial_below_population(bin, 6, 5);
+  if (!n || synthetic_bin(*n) != bin) return std::nullopt;
+  return n;
+}
+
+std::optional<Owner> owner_of_id(std::string_view id) {
+  if (id.size() != 12 || !all_digits(id)) return std::nullopt;
+  // Digit 5 is a day tens digit (0..3) in an IIN and the entity type (4..6) in a BIN.
+  if (id[4] >= '4') {
+    if (auto n = company_index(id)) return Owner{Kind::Company, *n};
+    return std::nullopt;
+  }
+  if (auto n = resident_index(id)) return Owner{Kind::Resident, *n};
+  if (auto n = foreigner_index(id)) return Owner{Kind::Foreigner, *n};
+  return std::nullopt;
+}
+
+std::string id_of(Owner o) {
+  switch (o.kind) {
+    case Kind::Resident:
+      return synthetic_iin(o.index);
+    case Kind::Foreigner:
+      return synthetic_foreign_iin(o.index);
+    case Kind::Company:
+      return synthetic_bin(o.index);
+  }
+  return {};
+}
+
+std::string name_of(Owner o) {
+  if (o.kind == Kind::Company) return synthetic_company_name(o.index);
+  if (o.kind == Kind::Resident) return resident_name(o.index);
+  return full_name(person_for(id_of(o)));
+}
+
+std::string register_number(std::string_view prefix, Owner o, uint64_t random) {
+  return std::string(prefix) + "-" + owner_code(o) + "-" + digits(random % 10000, 4);
+}
+
+std::optional<Owner> parse_register_number(std::string_view v, std::string_view prefix) {
+  if (v.size() != prefix.size() + 10 || v.substr(0, prefix.size()) != prefix) return std::nullopt;
+  std::string_view rest = v.substr(prefix.size());
+  if (rest[0] != '-' || rest[5] != '-' || !all_digits(rest.substr(6))) return std::nullopt;
+  return parse_owner_code(rest.substr(1, 4));
+}
+
+std::string phone_text(std::string_view d) {
+  if (d.size() != 10) return "+7 " + std::string(d);
+  return "+7 " + std::string(d.substr(0, 3)) + " " + std::string(d.substr(3, 3)) + " " +
+         std::string(d.substr(6, 2)) + " " + std::string(d.substr(8, 2));
+}
+
+Subject subject_of(std::string_view id) {
+  Subject s;
+  s.id = std::string(id);
+  s.owner = owner_of_id(id);
+  s.company = id.size() == 12 && id[4] >= '4';
+  if (s.company)
+    s.name = s.owner ? synthetic_company_name(s.owner->index) : std::string();
+  else
+    s.name = s.owner && s.owner->kind == Kind::Resident ? resident_name(s.owner->index)
+                                                        : full_name(person_for(id));
+  return s;
+}
+
+Address address_in_city(Rng& rng, const Address& near, Owner owner) {
+  const CityDef* city = &kCities[0];
+  for (const auto& c : kCities)
+    if (c.region.code == near.region.code) city = &c;
+  Address a;
+  a.country = kKazakhstan;
+  a.region = city->region;
+  a.district = pick_district(rng, *city);
+  a.city = to_s(city->city);
+  a.street = to_s(rng.pick(city->streets));
+  a.building = std::to_string(rng.between(1, 400));
+  a.ar_code = digits(rng.between(100000000000LL, 999999999999LL), 12) + owner_code(owner);
+  return a;
+}
+
+Error not_found(std::string_view what) {
+  return Error{"not_found", std::string(what)};
+}
+
+Error bad_key(std::string_view what) {
+  return Error{"bad_key", std::string(what)};
 }
 
 }  // namespace internal
@@ -282,6 +487,9 @@ Person person_for(std::string_view iin) {
       ar, sizeof ar, "%016llu",
       static_cast<unsigned long long>(rng.between(1000000000000000LL, 9999999999999999LL)));
   a.ar_code = ar;
+  // Population members' codes end in their owner code, so R03/R04/R40 can find them by RCA.
+  const std::optional<internal::Owner> self = internal::owner_of_id(iin);
+  if (self) a.ar_code = a.ar_code.substr(0, 12) + internal::owner_code(*self);
   const int64_t birth = days_of(p.birth_year, p.birth_month, p.birth_day);
   const int64_t today = internal::today_days();
   // Registered at birth or later; adults mostly since adulthood.
@@ -307,6 +515,8 @@ Person person_for(std::string_view iin) {
     std::snprintf(num, sizeof num, "0%08llu",
                   static_cast<unsigned long long>(rng.below(100000000)));
     card.number = num;
+    // Population members' numbers end in their owner code (reverse lookup by document number).
+    if (self) card.number = card.number.substr(0, 5) + internal::owner_code(*self);
     card.begin_date = internal::date_string(y, static_cast<int>(m), static_cast<int>(d));
     card.end_date = internal::date_string(y + 10, static_cast<int>(m), static_cast<int>(d));
     p.id_card = card;
@@ -343,7 +553,97 @@ std::string synthetic_bin(uint32_t n) {
 }
 
 std::string synthetic_company_name(uint32_t n) {
-  return "ТОО «Синтетика-" + std::to_string(n) + "»";
+  return (n % internal::kPopulation >= internal::kFirstStateBody ? "ГУ «Синтетика-"
+                                                                 : "ТОО «Синтетика-") +
+         std::to_string(n) + "»";
 }
+
+std::string synthetic_foreign_iin(uint32_t n) {
+  Rng rng("synthetic_foreign_iin", std::to_string(n));
+  // Born 1960..2005: two-digit years above 30 read as 19YY, the rest as 20YY (ids::parse_iin).
+  int64_t day = rng.between(days_of(1960, 1, 1), days_of(2005, 12, 31));
+  for (;; ++day) {
+    int y;
+    unsigned m, d;
+    time::civil_from_days(day, y, m, d);
+    std::string s = internal::digits(static_cast<uint64_t>(y % 100), 2) + internal::digits(m, 2) +
+                    internal::digits(d, 2) + "0" + internal::digits(n % 1000, 4) + "0";
+    if (auto cd = ids::check_digit(s)) {
+      s[11] = static_cast<char>('0' + *cd);
+      return s;
+    }
+  }
+}
+
+namespace internal {
+
+namespace {
+
+const DictItem kActivities[] = {
+    {"62011", "Разработка программного обеспечения", "Бағдарламалық қамтамасыз етуді әзірлеу"},
+    {"47111", "Розничная торговля в неспециализированных магазинах",
+     "Мамандандырылмаған дүкендердегі бөлшек сауда"},
+    {"41201", "Строительство жилых зданий", "Тұрғын үй ғимараттарын салу"},
+    {"49410", "Грузовые перевозки автомобильным транспортом",
+     "Автомобиль көлігімен жүк тасымалдау"},
+    {"46900", "Неспециализированная оптовая торговля", "Мамандандырылмаған көтерме сауда"},
+    {"56101", "Деятельность ресторанов", "Мейрамханалардың қызметі"},
+    {"01110", "Выращивание зерновых культур", "Дәнді дақылдарды өсіру"},
+    {"06100", "Добыча сырой нефти", "Шикі мұнай өндіру"},
+    {"07290", "Добыча прочих руд цветных металлов", "Түсті металдардың басқа да кендерін өндіру"},
+    {"80100", "Деятельность частных охранных служб", "Жеке күзет қызметтерінің қызметі"},
+};
+const DictItem kStateActivity{"84111", "Деятельность органов государственного управления",
+                              "Мемлекеттік басқару органдарының қызметі"};
+
+bool adult_resident(uint32_t n, int min_age) {
+  auto info = ids::parse_iin(synthetic_iin(n));
+  return info && age_at_today(info->birth_year, info->birth_month, info->birth_day) >= min_age;
+}
+
+}  // namespace
+
+Company company_for(uint32_t index) {
+  Company c;
+  c.index = index;
+  c.bin = synthetic_bin(index);
+  c.state_body = index % kPopulation >= kFirstStateBody;
+  c.name_ru = synthetic_company_name(index);
+  c.name_kz = "«Синтетика-" + std::to_string(index) + "» " + (c.state_body ? "ММ" : "ЖШС");
+  Rng rng("company", std::to_string(index));
+  const int yy = (c.bin[0] - '0') * 10 + (c.bin[1] - '0');
+  const int mm = (c.bin[2] - '0') * 10 + (c.bin[3] - '0');
+  c.registration_date = date_string(yy < 50 ? 2000 + yy : 1900 + yy, mm, rng.between(1, 28));
+  const CityDef& city = pick_city(rng);
+  Address& a = c.address;
+  a.country = kKazakhstan;
+  a.region = city.region;
+  a.district = pick_district(rng, city);
+  a.city = to_s(city.city);
+  a.street = to_s(rng.pick(city.streets));
+  a.building = std::to_string(rng.between(1, 250));
+  a.flat = std::to_string(rng.between(1, 40));  // office
+  a.ar_code =
+      digits(rng.between(100000000000LL, 999999999999LL), 12) + owner_code({Kind::Company, index});
+  a.begin_date = c.registration_date;
+  uint32_t d = static_cast<uint32_t>(rng.below(kPopulation));
+  while (!adult_resident(d, 25)) d = (d + 1) % kPopulation;
+  c.director = d;
+  if (!c.state_body) {
+    if (rng.chance(60)) c.founders.push_back(d);
+    for (int i = static_cast<int>(rng.between(0, 2)); i > 0 || c.founders.empty(); --i) {
+      uint32_t f = static_cast<uint32_t>(rng.below(kPopulation));
+      while (!adult_resident(f, 21) || f == d) f = (f + 1) % kPopulation;
+      if (std::find(c.founders.begin(), c.founders.end(), f) == c.founders.end())
+        c.founders.push_back(f);
+      if (i <= 0) break;
+    }
+  }
+  c.activity = c.state_body ? kStateActivity : rng.pick(kActivities);
+  c.staff = static_cast<int>(c.state_body ? rng.between(20, 400) : rng.between(3, 250));
+  return c;
+}
+
+}  // namespace internal
 
 }  // namespace aaj::sim
