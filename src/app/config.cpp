@@ -31,6 +31,20 @@ Status read_source(Reader& rd, const toml::table* t, const std::string& where,
   c.connect_timeout_ms =
       rd.get((*t)["connect_timeout_ms"], where + ".connect_timeout_ms", c.connect_timeout_ms);
   c.timeout_ms = rd.get((*t)["timeout_ms"], where + ".timeout_ms", c.timeout_ms);
+  // A table that names its own url is its own source unless it names one (see connector.h).
+  if ((*t)["url"] && !(*t)["name"]) c.name.clear();
+  c.name = rd.get((*t)["name"], where + ".name", c.name);
+  c.max_concurrency =
+      rd.get((*t)["max_concurrency"], where + ".max_concurrency", c.max_concurrency);
+  c.queue_timeout_ms =
+      rd.get((*t)["queue_timeout_ms"], where + ".queue_timeout_ms", c.queue_timeout_ms);
+  c.retries = rd.get((*t)["retries"], where + ".retries", c.retries);
+  c.retry_backoff_ms =
+      rd.get((*t)["retry_backoff_ms"], where + ".retry_backoff_ms", c.retry_backoff_ms);
+  c.breaker_failures =
+      rd.get((*t)["breaker_failures"], where + ".breaker_failures", c.breaker_failures);
+  c.breaker_open_ms =
+      rd.get((*t)["breaker_open_ms"], where + ".breaker_open_ms", c.breaker_open_ms);
   if (c.url.empty()) return Error{"config", where + ".url is required"};
   if (c.timeout_ms <= 0 || c.connect_timeout_ms <= 0)
     return Error{"config", where + ": timeouts must be positive"};
@@ -190,6 +204,43 @@ Result<Config> load_config(const std::filesystem::path& file) {
       }
     }
   }
+  c.simulator_cases = resolve(
+      base, rd.get(t["sources"]["simulator_cases"], "sources.simulator_cases", std::string()));
+
+  c.verify_grounds = rd.get(t["grounds"]["verify"], "grounds.verify", c.verify_grounds);
+  if (auto* reg = t["grounds"]["register"].as_table()) {
+    c.case_register = c.default_source;
+    if (Status s = read_source(rd, reg, "grounds.register", c.case_register); !s) return s.error();
+  } else if (c.verify_grounds) {
+    return Error{"config", "grounds.verify needs [grounds.register] with its url"};
+  }
+  if (auto* arr = t["grounds"]["types"].as_array())
+    for (auto& v : *arr)
+      if (auto s = v.value<std::string>()) c.verified_grounds.push_back(*s);
+
+  c.systems_listen = rd.get(t["systems"]["listen"], "systems.listen", std::string());
+  if (!c.systems_listen.empty())
+    if (auto hp = split_host_port(c.systems_listen); !hp) return hp.error();
+  if (auto* arr = t["systems"]["clients"].as_array()) {
+    for (size_t i = 0; i < arr->size(); ++i) {
+      auto* tbl = (*arr)[i].as_table();
+      std::string where = "systems.clients[" + std::to_string(i) + "]";
+      if (!tbl) return Error{"config", where + " must be a table"};
+      Config::SystemClient sc;
+      sc.name = rd.get((*tbl)["name"], where + ".name", std::string());
+      sc.bin = rd.get((*tbl)["bin"], where + ".bin", std::string());
+      sc.require_mtls = rd.get((*tbl)["require_mtls"], where + ".require_mtls", true);
+      if (auto* types = (*tbl)["user_types"].as_array()) {
+        sc.user_types.clear();
+        for (auto& v : *types)
+          if (auto s = v.value<std::string>()) sc.user_types.push_back(*s);
+      }
+      if (sc.name.empty() || sc.bin.size() != 12)
+        return Error{"config", where + " needs a name and the 12-digit bin"};
+      c.systems.push_back(sc);
+    }
+  }
+
   if (!rd.wrong.empty()) {
     std::string keys;
     for (const auto& k : rd.wrong) keys += (keys.empty() ? "" : ", ") + k;

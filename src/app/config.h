@@ -64,8 +64,27 @@ struct Config {
   std::vector<std::string> webauthn_origins;  // default: https://localhost:<port of listen>
   bool webauthn_require_uv = true;            // biometrics: user verification required
 
+  // [grounds]: optional verification of the request's case against the case register (a source
+  // like the others: the pseudo-resource "CASES" of the http-json protocol).
+  bool verify_grounds = false;
+  sources::ConnectorConfig case_register;  // [grounds.register]; its url is required if verifying
+  std::vector<std::string> verified_grounds;  // ground types checked; empty = all
+
+  // [systems]: system-to-system clients (the court bodies' information system, R-COURT). They
+  // connect to their own listener with mutual TLS and send CMS-signed requests on behalf of a
+  // named user (a judge).
+  struct SystemClient {
+    std::string name;                                 // e.g. "court-is"
+    std::string bin;                                  // the organisation's BIN in its certificates
+    std::vector<std::string> user_types = {"judge"};  // on whose behalf it may ask
+    bool require_mtls = true;  // a TLS client certificate with the same BIN is required
+  };
+  std::string systems_listen;  // "HOST:PORT"; empty: no system-to-system listener
+  std::vector<SystemClient> systems;
+
   // [sources]
   std::string simulator_listen = "127.0.0.1:8470";
+  std::filesystem::path simulator_cases;  // the simulated case register's data file (optional)
   sources::ConnectorConfig default_source;
   std::map<std::string, sources::ConnectorConfig> source_overrides;  // by resource id
 };

@@ -27,17 +27,42 @@ namespace detail {
 // HTTP status of each error code the API can answer with.
 int status_of(const std::string& code) {
   static const std::map<std::string, int, std::less<>> m = {
-      {"sms_unavailable", 503},     {"sms_throttled", 429},      {"sms_code_invalid", 401},
-      {"sms_code_expired", 401},    {"sms_code_missing", 401},   {"webauthn_failed", 401},
-      {"already_entered", 409},     {"agreement_mismatch", 400}, {"malformed_request", 400},
-      {"malformed_cms", 400},       {"invalid_document", 400},   {"unknown_resource", 400},
-      {"unknown_ground", 400},      {"invalid_ground", 400},     {"invalid_subject", 400},
-      {"payload_too_large", 413},   {"unauthenticated", 401},    {"challenge_unknown", 401},
-      {"not_found", 404},           {"method_not_allowed", 405}, {"source_error", 502},
-      {"source_unavailable", 502},  {"source_timeout", 504},     {"revocation_unavailable", 503},
-      {"journal_unavailable", 503}, {"overloaded", 503},         {"store_unavailable", 503},
-      {"internal_error", 500},      {"already_decided", 409},    {"application_unknown", 404},
+      {"sms_unavailable", 503},
+      {"sms_throttled", 429},
+      {"sms_code_invalid", 401},
+      {"sms_code_expired", 401},
+      {"sms_code_missing", 401},
+      {"webauthn_failed", 401},
+      {"already_entered", 409},
+      {"agreement_mismatch", 400},
+      {"malformed_request", 400},
+      {"malformed_cms", 400},
+      {"invalid_document", 400},
+      {"unknown_resource", 400},
+      {"unknown_ground", 400},
+      {"invalid_ground", 400},
+      {"invalid_subject", 400},
+      {"payload_too_large", 413},
+      {"unauthenticated", 401},
+      {"challenge_unknown", 401},
+      {"not_found", 404},
+      {"method_not_allowed", 405},
+      {"source_error", 502},
+      {"source_unavailable", 502},
+      {"source_timeout", 504},
+      {"revocation_unavailable", 503},
+      {"journal_unavailable", 503},
+      {"overloaded", 503},
+      {"store_unavailable", 503},
+      {"internal_error", 500},
+      {"already_decided", 409},
+      {"application_unknown", 404},
       {"csrf_refused", 403},
+      {"source_busy", 503},
+      {"ground_register_unavailable", 503},
+      {"client_certificate_required", 401},
+      {"unknown_system", 403},
+      {"on_behalf_unknown", 403},
   };
   auto it = m.find(code);
   return it == m.end() ? 403 : it->second;  // everything else is a refusal
@@ -84,26 +109,6 @@ json signer_json(const pki::CertInfo& c) {
             {"issuer", c.issuer}};
   if (!c.bin.empty()) j["bin"] = c.bin;
   return j;
-}
-
-// Validates the subject key against the keys the resource can be searched by.
-Status check_subject(const json& subject, const policy::ResourceInfo& res) {
-  if (!subject.is_object() || subject.size() != 1)
-    return Error{"invalid_subject", "subject must be an object with exactly one key"};
-  const auto& [key, value] = *subject.items().begin();
-  bool known = false;
-  for (const auto& k : res.keys) known = known || k == key;
-  if (!known) return Error{"invalid_subject", res.id + " cannot be searched by " + key};
-  if (!value.is_string()) return Error{"invalid_subject", "subject." + key + " must be a string"};
-  const auto v = value.get<std::string>();
-  if (key == "iin" && !ids::parse_iin(v))
-    return Error{"invalid_subject",
-                 "subject.iin is not a valid IIN (12 digits, date, check digit)"};
-  if (key == "bin" && !ids::is_valid_bin(v))
-    return Error{"invalid_subject", "subject.bin is not a valid BIN"};
-  if (v.empty() || v.size() > 128)
-    return Error{"invalid_subject", "subject." + key + " must be 1-128 characters"};
-  return {};
 }
 
 // "ip:port" → "ip" (IPv6 addresses keep their colons).
@@ -168,6 +173,12 @@ Status GatewayImpl::init() {
   auto router = sources::SourceRouter::create(cfg_.default_source, cfg_.source_overrides);
   if (!router) return router.error();
   router_ = *router;
+  if (cfg_.verify_grounds) {
+    // The register is a source like the others: same connector, limiter and breaker.
+    auto reg = sources::SourceRouter::create(cfg_.case_register, {}, {1});
+    if (!reg) return reg.error();
+    case_register_ = *reg;
+  }
   if (Status s = init_entry(); !s) return s;
   return refill_replay_guard();
 }
@@ -201,6 +212,7 @@ http::Response GatewayImpl::route(const http::Request& req) {
       {"POST", "/api/v1/auth/logout", &GatewayImpl::logout},
       {"GET", "/api/v1/me", &GatewayImpl::me},
       {"POST", "/api/v1/requests", &GatewayImpl::data_request},
+      {"POST", "/api/v1/system/requests", &GatewayImpl::system_request},
       {"POST", "/api/v1/auth/sms/send", &GatewayImpl::sms_send},
       {"POST", "/api/v1/auth/sms/verify", &GatewayImpl::sms_verify},
       {"GET", "/api/v1/agreement", &GatewayImpl::agreement_text},
@@ -244,148 +256,20 @@ http::Response GatewayImpl::health(const http::Request&) {
     }
     if (!fresh) problems.push_back("no fresh CRL for " + anchor.subject);
   }
+  // A source that is down fails only its own resources; a case register that is down fails
+  // every request when grounds are verified.
+  json register_health = case_register_ ? case_register_->health() : json(nullptr);
+  if (register_health.is_array())
+    for (const auto& h : register_health)
+      if (h.value("state", "") == "open") problems.push_back("case register unavailable");
   json j = {{"status", problems.empty() ? "ok" : "degraded"},
             {"time", time::format_astana(now)},
             {"journal", {{"last_seq", journal_->last_seq()}}},
-            {"crl", report}};
+            {"crl", report},
+            {"sources", router_->health()}};
+  if (!register_health.is_null()) j["case_register"] = register_health;
   if (!problems.empty()) j["problems"] = problems;
   return json_response(problems.empty() ? 200 : 503, j);
-}
-
-// Whatever goes wrong inside, the outcome is logged before it is answered.
-http::Response GatewayImpl::data_request(const http::Request& req) {
-  Trace tr;
-  tr.request_id = uuid_v4();
-  tr.remote = req.remote;
-  try {
-    return process_request(req, tr);
-  } catch (const std::exception& e) {
-    return finish(tr, {"internal_error", e.what()});
-  }
-}
-
-http::Response GatewayImpl::process_request(const http::Request& req, Trace& tr) {
-  auto now = time::now();
-
-  auto caller = authenticate(req, now, true);  // both factors done
-  if (!caller) return finish(tr, caller.error());
-  const store::User& u = caller->user;
-  tr.user = {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}};
-  // Separation of duties: staff accounts without a user type do not request data.
-  if (u.user_type.empty()) return finish(tr, {"not_a_requesting_user", ""});
-  auto agreed = agreement_signed(u.iin);  // no request before the signed agreement (R-AUTH-3)
-  if (!agreed) return finish(tr, agreed.error());
-  if (!*agreed) return finish(tr, {"agreement_required", "sign the agreement on terms of use"});
-
-  json body = parse_json(req.body);
-  if (!body.is_object() || !body.contains("cms") || !body["cms"].is_string())
-    return finish(tr, {"malformed_request", "expected {\"cms\": base64 DER CMS}"});
-  auto der = pki::base64_decode(body["cms"].get<std::string>());
-  if (!der) return finish(tr, {"malformed_cms", "cms is not base64"});
-  tr.cms_sha256 = pki::sha256_hex(*der);
-  tr.cms_base64 = pki::base64_encode(*der);
-
-  pki::VerifyResult v = verifier_->verify(*der, {now, pki::Usage::Signing, true});
-  if (!v.signer.sha256_hex.empty()) tr.signer = signer_json(v.signer);
-  if (!v.valid) return finish(tr, {cms_code(v.reason), v.detail});
-  if (Status s = signer_acts_for(v.signer, u); !s) return finish(tr, s.error());
-
-  if (json_limits::too_deep(v.content))
-    return finish(tr, {"invalid_document",
-                       "the document nests deeper than " + std::to_string(json_limits::kMaxDepth)});
-  json doc = json::parse(v.content, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object())
-    return finish(tr, {"invalid_document", "the signed content is not a JSON object"});
-  // The document goes into the event log: refuse now what the log cannot hold (floats).
-  if (Status b = journal::check_body(doc); !b)
-    return finish(tr, {"invalid_document", b.error().detail});
-  tr.document = doc;
-  for (const char* f : {"resource", "purpose", "nonce", "signed_at"})
-    if (!doc.contains(f) || !doc[f].is_string())
-      return finish(tr, {"invalid_document", std::string(f) + " is required (a string)"});
-  for (const char* f : {"ground", "subject"})
-    if (!doc.contains(f) || !doc[f].is_object())
-      return finish(tr, {"invalid_document", std::string(f) + " is required (an object)"});
-  const std::string resource = doc["resource"].get<std::string>();
-  const std::string purpose = doc["purpose"].get<std::string>();
-  const std::string nonce = doc["nonce"].get<std::string>();
-  if (purpose.size() < 3 || purpose.size() > 2000)
-    return finish(tr, {"invalid_document", "purpose must state the purpose (3-2000 bytes)"});
-  if (nonce.size() < 8 || nonce.size() > 128)
-    return finish(tr, {"invalid_document", "nonce must be 8-128 characters"});
-  if (Status s = check_signed_at(doc["signed_at"].get<std::string>(), now, skew()); !s)
-    return finish(tr, s.error());
-  if (!replay_.remember(u.iin, nonce, now))
-    return finish(tr, {"replayed_request", "nonce already used"});
-
-  const policy::ResourceInfo* res = policy_->catalog().find(resource);
-  if (!res) return finish(tr, {"unknown_resource", resource});
-  if (Status s = grounds::validate(doc["ground"], time::astana_year(now)); !s)
-    return finish(tr, s.error());
-  if (Status s = check_subject(doc["subject"], *res); !s) return finish(tr, s.error());
-
-  const std::string ground = doc["ground"]["type"].get<std::string>();
-  policy::Decision d = policy_->decide(u.user_type, ground, resource, time::astana_day(now));
-  tr.policy = {{"version", d.version},
-               {"rule", d.rule},
-               {"access", policy::to_string(d.access)},
-               {"verified", d.verified}};
-  if (!d.allow) return finish(tr, {std::string(d.code), ""});
-
-  auto a = router_->fetch({resource, doc["subject"], tr.request_id});
-  if (!a) return finish(tr, a.error());
-  bool truncated = d.access == policy::Access::Truncated;
-  json data =
-      a->found ? (truncated ? policy::apply_truncation(a->data, *res) : a->data) : json(nullptr);
-  tr.answer_sha256 = pki::sha256_hex(data.dump());
-  json answer = {
-      {"request_id", tr.request_id},
-      {"resource", resource},
-      {"found", a->found},
-      {"truncated", truncated},
-      {"data", std::move(data)},
-      {"policy",
-       {{"version", d.version}, {"rule", d.rule}, {"access", policy::to_string(d.access)}}}};
-  return deliver(tr, std::move(answer));
-}
-
-json GatewayImpl::record_of(const Trace& tr, const std::string& outcome, const std::string& code,
-                            int status) {
-  json r = {{"request_id", tr.request_id},
-            {"outcome", outcome},
-            {"http_status", status},
-            {"remote", tr.remote}};
-  if (!code.empty()) r["code"] = code;
-  if (!tr.user.is_null()) r["user"] = tr.user;
-  if (!tr.signer.is_null()) r["signer"] = tr.signer;
-  if (!tr.cms_sha256.empty()) r["cms_sha256"] = tr.cms_sha256;
-  // The signed request is evidence only from a signed-in user; anonymous junk is not archived.
-  if (!tr.cms_base64.empty() && !tr.user.is_null()) r["cms"] = tr.cms_base64;
-  if (!tr.document.is_null()) r["document"] = tr.document;
-  if (!tr.policy.is_null()) r["policy"] = tr.policy;
-  if (!tr.answer_sha256.empty()) r["answer_sha256"] = tr.answer_sha256;
-  return r;
-}
-
-// A refusal or failure: logged, then answered.
-http::Response GatewayImpl::finish(const Trace& tr, const Error& e) {
-  int status = status_of(e.code);
-  std::string outcome = status >= 500 ? "failed" : "refused";
-  json rec = record_of(tr, outcome, e.code, status);
-  if (!e.detail.empty()) rec["detail"] = e.detail;
-  if (auto w = journal_->append("data_request", std::move(rec)); !w)
-    return error_response("journal_unavailable", tr.request_id, "");
-  return error_response(e.code, tr.request_id, e.detail);
-}
-
-// An answer: logged durably, then released.
-http::Response GatewayImpl::deliver(const Trace& tr, json answer) {
-  json rec = record_of(tr, answer["found"].get<bool>() ? "answered" : "not_found", "", 200);
-  auto w = journal_->append("data_request", std::move(rec));
-  if (!w) return error_response("journal_unavailable", tr.request_id, "");
-  answer["logged_at"] = w->at_astana;
-  answer["log_seq"] = w->seq;
-  return json_response(200, answer);
 }
 
 // Every accepted document is in the log, so nonces of the last window survive a restart.
@@ -396,7 +280,7 @@ Status GatewayImpl::refill_replay_guard() {
         r.body.contains("user")) {
       const auto& doc = r.body["document"];
       if (doc.contains("nonce") && doc["nonce"].is_string())
-        replay_.restore(r.body["user"].value("iin", ""), doc["nonce"].get<std::string>(), r.at);
+        replay_.restore(replay_key_of(r.body), doc["nonce"].get<std::string>(), r.at);
     }
     return true;
   });

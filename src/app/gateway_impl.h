@@ -75,7 +75,20 @@ struct Trace {
   json document;
   json policy;
   std::string answer_sha256;
+  json system;        // a system-to-system request: the client system and its certificates
+  json ground_check;  // the case register's answer when grounds are verified
 };
+
+// Whose request is being served: a signed-in user, or a system client acting for a user.
+struct Asker {
+  store::User user;
+  const Config::SystemClient* system = nullptr;
+};
+
+// The replay guard's key of the party that signed a request: the user's IIN, or "system:<BIN>"
+// for a system client (a system signs for many users; its nonces are its own). `record` is a
+// data_request record body as logged.
+std::string replay_key_of(const json& record);
 
 // The signed-in caller of an authenticated endpoint.
 struct Caller {
@@ -107,6 +120,22 @@ class GatewayImpl final : public Gateway {
   http::Response data_request(const http::Request& req);
 
   http::Response process_request(const http::Request& req, Trace& tr);
+
+  // POST /api/v1/system/requests: a system client (the court bodies' IS) asks on behalf of a
+  // user; mutual TLS and a CMS by the organisation (requests.cpp).
+  http::Response system_request(const http::Request& req);
+  http::Response process_system_request(const http::Request& req, Trace& tr);
+
+  // The part shared by both: the signed document's rules, ground, policy, sources, the log.
+  http::Response serve_document(Trace& tr, const Asker& asker, const pki::VerifyResult& v,
+                                time::Instant now);
+  // Asks the case register about the request's ground when configured (fail closed). Errors:
+  // ground_not_registered, ground_closed, ground_other_body, ground_register_unavailable.
+  Status check_ground_register(Trace& tr, const Asker& asker, const json& ground);
+  // Several resources asked at once: every resource's outcome is its own log record.
+  http::Response deliver_many(Trace& tr, const std::vector<std::string>& resources,
+                              const std::vector<policy::Decision>& decisions,
+                              std::vector<Result<sources::Answer>> answers);
 
   json record_of(const Trace& tr, const std::string& outcome, const std::string& code, int status);
 
@@ -197,6 +226,7 @@ class GatewayImpl final : public Gateway {
   std::unique_ptr<pki::CmsVerifier> verifier_;
   std::shared_ptr<const policy::Engine> policy_;
   std::shared_ptr<sources::SourceRouter> router_;
+  std::shared_ptr<sources::SourceRouter> case_register_;  // null unless grounds are verified
   auth::ChallengeTable challenges_;
   ReplayGuard replay_;
   std::shared_ptr<auth::SmsGateway> sms_gateway_;

@@ -72,8 +72,36 @@ int serve(const std::string& config, const std::string& listen) {
             {"url", "https://" + o.host + ":" + std::to_string((*server)->port())},
             {"port", (*server)->port()},
             {"mode", cfg->mode}});
+  // System-to-system clients (the court bodies' IS) have their own listener with mutual TLS.
+  std::unique_ptr<http::Server> systems;
+  if (!cfg->systems_listen.empty()) {
+    auto shp = app::split_host_port(cfg->systems_listen);
+    if (!shp) return fail("config_error", shp.error());
+    http::ServerOptions so = o;
+    so.host = shp->first;
+    so.port = shp->second;
+    so.require_client_certificate = true;
+    // Only the system endpoints: the officers' API is not reachable with a system certificate.
+    auto s = http::Server::start(so, [g](const http::Request& r) {
+      if (r.path != "/api/v1/system/requests" && r.path != "/healthz") {
+        http::Response nf;
+        nf.status = 404;
+        nf.body = app::error_body("not_found");
+        return nf;
+      }
+      return g->handle(r);
+    });
+    if (!s) return fail("startup_failed", s.error());
+    systems = std::move(*s);
+    log_json({{"event", "listening"},
+              {"service", "aaj-systems"},
+              {"url", "https://" + so.host + ":" + std::to_string(systems->port())},
+              {"port", systems->port()},
+              {"mutual_tls", true}});
+  }
   int sig = wait_for_signal(sigs);
   log_json({{"event", "stopping"}, {"signal", sig}});
+  if (systems) systems->stop();
   (*server)->stop();
   return 0;
 }
@@ -85,7 +113,7 @@ int sourcesim(const std::string& config, const std::string& listen) {
   auto hp = app::split_host_port(listen.empty() ? cfg->simulator_listen : listen);
   if (!hp) return fail("config_error", hp.error());
   sigset_t sigs = block_termination_signals();
-  auto server = sourcesim::start(hp->first, hp->second);
+  auto server = sourcesim::start(hp->first, hp->second, cfg->simulator_cases);
   if (!server) return fail("startup_failed", server.error());
   log_json({{"event", "listening"},
             {"service", "sourcesim"},

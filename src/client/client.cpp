@@ -53,6 +53,12 @@ Result<HttpResult> ApiClient::post(const std::string& path, const std::string& b
   return perform("POST", path, body, bearer);
 }
 
+void ApiClient::set_client_certificate(const std::filesystem::path& p12,
+                                       const std::string& password) {
+  client_p12_ = p12.string();
+  client_password_ = password;
+}
+
 void ApiClient::set_header(const std::string& name, const std::string& value) {
   for (auto& [k, v] : extra_headers_)
     if (k == name) {
@@ -87,6 +93,11 @@ Result<HttpResult> ApiClient::perform(const std::string& method, const std::stri
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(h, CURLOPT_CAINFO, ca_.c_str());
+  if (!client_p12_.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLCERT, client_p12_.c_str());
+    curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "P12");
+    curl_easy_setopt(h, CURLOPT_KEYPASSWD, client_password_.c_str());
+  }
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
@@ -254,6 +265,14 @@ Result<HttpResult> send_request(ApiClient& api, const std::string& token, const 
   if (!cms) return cms.error();
   return api.post("/api/v1/requests", nlohmann::json{{"cms", pki::base64_encode(*cms)}}.dump(),
                   token);
+}
+
+Result<HttpResult> send_system_request(ApiClient& api, const Signer& system_key,
+                                       const nlohmann::json& document) {
+  auto cms = system_key.sign(document.dump());
+  if (!cms) return cms.error();
+  return api.post("/api/v1/system/requests",
+                  nlohmann::json{{"cms", pki::base64_encode(*cms)}}.dump());
 }
 
 }  // namespace aaj::client

@@ -36,11 +36,15 @@ class ApiClient {
   Result<HttpResult> get(const std::string& path, const std::string& bearer = "");
   // Extra request headers sent with every call (e.g. a Cookie, another Content-Type).
   void set_header(const std::string& name, const std::string& value);
+  // Mutual TLS: present this PKCS#12 store's certificate (a system client's organisation
+  // certificate). Takes effect from the next call.
+  void set_client_certificate(const std::filesystem::path& p12, const std::string& password);
 
  private:
   Result<HttpResult> perform(const std::string& method, const std::string& path,
                              const std::string& body, const std::string& bearer);
   std::string base_, ca_;
+  std::string client_p12_, client_password_;
   std::vector<std::pair<std::string, std::string>> extra_headers_;
   void* curl_;
 };
@@ -91,5 +95,10 @@ nlohmann::json make_document(const std::string& resource, const nlohmann::json& 
 // Signs `document` with the signing key and posts it to /api/v1/requests.
 Result<HttpResult> send_request(ApiClient& api, const std::string& token, const Signer& sign_key,
                                 const nlohmann::json& document);
+
+// Signs `document` (which names the user in on_behalf_of) with a system's signing key and posts
+// it to /api/v1/system/requests (the system listener; set the client certificate first).
+Result<HttpResult> send_system_request(ApiClient& api, const Signer& system_key,
+                                       const nlohmann::json& document);
 
 }  // namespace aaj::client

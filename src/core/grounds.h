@@ -19,8 +19,16 @@ bool is_known_type(std::string_view type);
 //                           in the court system, the year of registration, and the court
 //   admin_offence_case, enforcement_proceeding, search_case, financial_monitoring
 //                           {"type","number"}: formats not published; 1-32 of [0-9A-Za-z/-.]
-// `current_year` bounds the registration year. Errors: "unknown_ground" (type missing/unknown),
-// "invalid_ground" with a detail naming the field ("ground.year is required", …).
-Status validate(const nlohmann::json& ground, int current_year);
+// Court case numbers carry the year of registration (CCCC-YY-00-K/N, or K-N/YYYY): it must agree
+// with `year`. `current_year` bounds the registration year. Errors: "unknown_ground" (type
+// missing/unknown), "invalid_ground" with a detail naming the field ("ground.year is required",
+// …).
+struct Options {
+  // A court's request in a criminal case may name the court's criminal-case number instead of
+  // the ERDR number (research-legal.md §4: "ERDR number, or the court criminal-case number for
+  // judges"); it then needs year and court like the other court cases.
+  bool court_numbers_for_criminal = false;
+};
+Status validate(const nlohmann::json& ground, int current_year, const Options& options = {});
 
 }  // namespace aaj::grounds

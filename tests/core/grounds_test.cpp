@@ -30,6 +30,7 @@ TEST(Grounds, CourtCasesNeedNumberYearAndCourt) {
   EXPECT_EQ(code_of(appeal), "");
   json short_form = g;
   short_form["number"] = "2-1234/2023";
+  short_form["year"] = 2023;
   EXPECT_EQ(code_of(short_form), "");
   json no_year = g;
   no_year.erase("year");
@@ -60,4 +61,37 @@ TEST(Grounds, PermissiveNumbersStillBounded) {
   EXPECT_EQ(code_of({{"type", "enforcement_proceeding"}, {"number", "02-12/345"}}), "");
   EXPECT_NE(code_of({{"type", "search_case"}, {"number", std::string(33, '1')}}), "");
   EXPECT_NE(code_of({{"type", "financial_monitoring"}, {"number", "a b"}}), "");
+}
+
+TEST(Grounds, TheYearOfRegistrationMustAgreeWithTheCaseNumber) {
+  json g = {{"type", "civil_case_court"},
+            {"number", "7585-24-00-2/101"},
+            {"year", 2023},
+            {"court", "Астана қаласының ауданаралық соты"}};
+  EXPECT_EQ(code_of(g).rfind("invalid_ground:ground.year 2023 does not match", 0), 0u)
+      << code_of(g);
+  g["year"] = "2024";  // a string year is read the same way
+  EXPECT_EQ(code_of(g), "");
+  g["number"] = "2-1234/2023";
+  EXPECT_NE(code_of(g), "");
+  g["year"] = 2023;
+  EXPECT_EQ(code_of(g), "");
+}
+
+TEST(Grounds, CourtsMayNameTheirCriminalCaseNumber) {
+  json g = {{"type", "criminal_case"},
+            {"number", "7585-25-00-1/77"},
+            {"year", 2025},
+            {"court", "Астана қаласының қылмыстық істер жөніндегі соты"}};
+  aaj::grounds::Options courts;
+  courts.court_numbers_for_criminal = true;
+  EXPECT_FALSE(validate(g, 2026).ok());  // an officer's criminal case is an ERDR number
+  EXPECT_TRUE(validate(g, 2026, courts).ok());
+  json no_court = g;
+  no_court.erase("court");
+  auto s = validate(no_court, 2026, courts);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().detail, "ground.court is required");
+  // The ERDR number stays valid for courts too.
+  EXPECT_TRUE(validate({{"type", "criminal_case"}, {"number", "251234567890123"}}, 2026, courts));
 }

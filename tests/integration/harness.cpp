@@ -126,9 +126,11 @@ Installation::Installation(const std::string& config_patch) {
   dir_ = mkdtemp(tmpl);
   port_ = free_port();
   sim_port_ = free_port();
+  systems_port_ = free_port();
   auto r =
       run_aaj({"demo", "init", dir_.string(), "--listen", "127.0.0.1:" + std::to_string(port_)},
-              {"AAJ_DEMO_SIM_LISTEN=127.0.0.1:" + std::to_string(sim_port_)});
+              {"AAJ_DEMO_SIM_LISTEN=127.0.0.1:" + std::to_string(sim_port_),
+               "AAJ_DEMO_SYSTEMS_LISTEN=127.0.0.1:" + std::to_string(systems_port_)});
   if (r.exit_code != 0) throw std::runtime_error("demo init failed: " + r.err);
   if (!config_patch.empty()) {
     std::string patch = config_patch;
@@ -242,6 +244,12 @@ void Installation::set_source_mode(const std::string& resource, const std::strin
       "/control",
       nlohmann::json{{"resource", resource}, {"mode", mode}, {"delay_ms", delay_ms}}.dump());
   if (!r || r->status != 200) throw std::runtime_error("simulator control failed");
+}
+
+void Installation::add_cases(const nlohmann::json& cases) {
+  client::ApiClient sim(sim_url(), "");
+  auto r = sim.post("/control/cases", nlohmann::json{{"cases", cases}}.dump());
+  if (!r || r->status != 200) throw std::runtime_error("simulator case control failed");
 }
 
 nlohmann::json Installation::source_answer(const std::string& resource, const nlohmann::json& key) {

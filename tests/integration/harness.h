@@ -55,6 +55,10 @@ class Installation {
   std::filesystem::path config() const { return dir_ / "aaj.toml"; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
   std::string sim_url() const { return "http://127.0.0.1:" + std::to_string(sim_port_); }
+  // The system-to-system (mutual TLS) listener.
+  std::string systems_url() const { return "https://127.0.0.1:" + std::to_string(systems_port_); }
+  // users.json as a whole (systems, cases, …).
+  const nlohmann::json& installation() const { return installation_; }
   std::string ca() const { return (dir_ / "pki/ca.pem").string(); }
   const nlohmann::json& users() const { return users_; }
   // The staff member with this role, and the applicants with pending applications (users.json).
@@ -76,12 +80,14 @@ class Installation {
 
   // Tells the simulator how a resource behaves: "normal", "slow" (delay_ms), "fail", "down".
   void set_source_mode(const std::string& resource, const std::string& mode, int delay_ms = 0);
+  // Adds cases to the simulated case register (POST /control/cases).
+  void add_cases(const nlohmann::json& cases);
   // Raw simulator answer (untruncated), for leak checks.
   nlohmann::json source_answer(const std::string& resource, const nlohmann::json& key);
 
  private:
   std::filesystem::path dir_;
-  uint16_t port_ = 0, sim_port_ = 0;
+  uint16_t port_ = 0, sim_port_ = 0, systems_port_ = 0;
   nlohmann::json users_;
   nlohmann::json installation_;
   std::unique_ptr<Process> server_, sim_;

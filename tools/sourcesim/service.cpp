@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "sources/sim/generator.h"
+#include "tools/sourcesim/case_register.h"
 
 namespace aaj::sourcesim {
 namespace {
@@ -49,12 +50,37 @@ std::string text(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-http::Response handle(Faults& faults, const http::Request& req) {
+// The case register: POST /control/cases loads cases; a query of the pseudo-resource "CASES"
+// with key {"case":{"type","number"}} looks one up (see case_register.h).
+http::Response control_cases(CaseRegistry& cases, const nlohmann::json& body) {
+  auto list = body.find("cases");
+  auto replace = body.find("replace");
+  Status s = cases.add(list != body.end() ? *list : nlohmann::json(nullptr),
+                       replace != body.end() && replace->is_boolean() && replace->get<bool>());
+  if (!s) return json_response(400, {{"result", "bad_request"}, {"message", s.error().detail}});
+  return json_response(200, {{"result", "ok"}, {"count", cases.size()}});
+}
+
+http::Response query_case(const CaseRegistry& cases, const nlohmann::json& key) {
+  auto ref = key.is_object() ? key.find("case") : key.end();
+  if (!key.is_object() || key.size() != 1 || ref == key.end() || !ref->is_object())
+    return json_response(400,
+                         {{"result", "bad_key"}, {"message", "key is {\"case\":{type,number}}"}});
+  std::string type = text(*ref, "type"), number = text(*ref, "number");
+  if (type.empty() || number.empty())
+    return json_response(400, {{"result", "bad_key"}, {"message", "case needs type and number"}});
+  auto c = cases.find(type, number);
+  if (c.is_null()) return json_response(404, {{"result", "not_found"}});
+  return json_response(200, {{"result", "ok"}, {"data", c}});
+}
+
+http::Response handle(Faults& faults, CaseRegistry& cases, const http::Request& req) {
   if (req.path == "/healthz") return json_response(200, {{"status", "ok"}});
   if (req.method != "POST") return json_response(405, {{"result", "method_not_allowed"}});
   auto body = nlohmann::json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object())
     return json_response(400, {{"result", "bad_request"}});
+  if (req.path == "/control/cases") return control_cases(cases, body);
   if (req.path == "/control") {
     auto delay = body.find("delay_ms");
     Fault f{text(body, "mode"), delay != body.end() && delay->is_number_integer()
@@ -76,6 +102,7 @@ http::Response handle(Faults& faults, const http::Request& req) {
   if (f.mode == "garbage") return json_response(200, {{"result", 1}, {"data", {1, 2}}});
   if (f.mode == "slow") std::this_thread::sleep_for(std::chrono::milliseconds(f.delay_ms));
   auto key = body.find("key");
+  if (resource == "CASES") return query_case(cases, key != body.end() ? *key : nlohmann::json());
   auto r = sim::generate(resource, key != body.end() ? *key : nlohmann::json::object());
   if (r) return json_response(200, {{"result", "ok"}, {"data", *r}});
   const std::string& code = r.error().code;
@@ -88,13 +115,22 @@ http::Response handle(Faults& faults, const http::Request& req) {
 }  // namespace
 
 Result<std::unique_ptr<http::Server>> start(const std::string& host, uint16_t port) {
+  return start(host, port, {});
+}
+
+Result<std::unique_ptr<http::Server>> start(const std::string& host, uint16_t port,
+                                            const std::filesystem::path& cases_file) {
   auto faults = std::make_shared<Faults>();
+  auto cases = std::make_shared<CaseRegistry>();
+  if (!cases_file.empty())
+    if (Status s = cases->load(cases_file); !s) return s.error();
   http::ServerOptions o;
   o.host = host;
   o.port = port;
   o.tls = false;
   o.worker_threads = 64;  // "slow" sources sleep on a worker
-  return http::Server::start(o, [faults](const http::Request& r) { return handle(*faults, r); });
+  return http::Server::start(
+      o, [faults, cases](const http::Request& r) { return handle(*faults, *cases, r); });
 }
 
 }  // namespace aaj::sourcesim
