@@ -56,6 +56,7 @@ struct Args {
   int rounds = 3;
   int connections = 64;
   bool keep = false;
+  int workers = 0;  // server.worker_threads; 0 = the demo's
 };
 
 std::string slurp(const fs::path& p) {
@@ -184,6 +185,8 @@ int main(int argc, char** argv) {
       args.connections = std::stoi(next());
     else if (a == "--keep")
       args.keep = true;
+    else if (a == "--workers")
+      args.workers = std::stoi(next());
     else
       die("unknown argument " + a);
   }
@@ -211,6 +214,9 @@ int main(int argc, char** argv) {
     std::string cfg = slurp(dir / "aaj.toml");
     auto p = cfg.find("max_clock_skew_seconds = 300");
     if (p != std::string::npos) cfg.replace(p, 28, "max_clock_skew_seconds = 1800");
+    auto w = cfg.find("worker_threads = 64");
+    if (args.workers > 0 && w != std::string::npos)
+      cfg.replace(w, 19, "worker_threads = " + std::to_string(args.workers));
     std::ofstream(dir / "aaj.toml", std::ios::trunc) << cfg;
   }
   json inst = json::parse(slurp(dir / "users.json"));
@@ -262,7 +268,7 @@ int main(int argc, char** argv) {
       ts.emplace_back([&] {
         for (size_t i; (i = next++) < total;) {
           json doc = aaj::client::make_document(
-              "R01", {{"type", "financial_monitoring"}, {"number", "ФМ-2026/" + std::to_string(i)}},
+              "R01", {{"type", "financial_monitoring"}, {"number", "FM-2026/" + std::to_string(i)}},
               {{"iin", subjects[i % subjects.size()]}},
               "Қаржы мониторингі / финансовый мониторинг");
           auto c = (*sign)->sign(doc.dump());
@@ -316,7 +322,7 @@ int main(int argc, char** argv) {
       {});
   if (!router) die("router: " + router.error().detail);
 
-  Part p_tls{"tls"}, p_verify{"verify"}, p_forward{"forward"}, p_append{"append"};
+  Part p_tls{"tls", {}}, p_verify{"verify", {}}, p_forward{"forward", {}}, p_append{"append", {}};
   std::vector<double> pipe_rps, pipe_cpu, pipe_p50, pipe_p99, pipe_server_cpu;
   size_t offset = 0;
   json rounds = json::array();
@@ -332,6 +338,8 @@ int main(int argc, char** argv) {
     spec.bodies = &slice;
     spec.once = true;
     spec.port = port;
+    std::cerr << "round " << round + 1 << ": pipeline load starting (server pid " << server << ")"
+              << std::endl;
     double s0 = aaj::loadgen::process_cpu_seconds(server),
            m0 = aaj::loadgen::process_cpu_seconds(sim);
     auto r = aaj::loadgen::run_load(spec);

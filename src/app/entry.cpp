@@ -179,8 +179,24 @@ Result<Caller> GatewayImpl::authenticate(const http::Request& req, time::Instant
       req.header("content-type").rfind("application/json", 0) != 0)
     return Error{"csrf_refused", ""};
   std::string hash = pki::sha256_hex(token);
-  auto s = store_->find_session(hash);
-  if (!s) return s.error();
+  // The stamp is read before the rows: a change committing in between leaves a newer row under
+  // an older stamp, which the next request's stamp no longer matches.
+  auto stamp = store_->change_stamp();
+  if (!stamp) return stamp.error();
+  Result<std::optional<store::Session>> s = std::optional<store::Session>();
+  Result<std::optional<store::User>> u = std::optional<store::User>();
+  if (auto cached = session_cache_.get(hash, *stamp)) {
+    s = std::optional<store::Session>(std::move(cached->session));
+    u = std::optional<store::User>(std::move(cached->user));
+  } else {
+    s = store_->find_session(hash);
+    if (!s) return s.error();
+    if (*s) {
+      u = store_->find_user((*s)->iin);
+      if (!u) return u.error();
+      if (*u) session_cache_.put(hash, {**s, **u, std::nullopt, *stamp});
+    }
+  }
   if (!*s || (*s)->revoked || (*s)->expires_at < now)
     return Error{"unauthenticated", "session unknown, ended or expired"};
   auto idle = std::chrono::seconds(cfg_.session_idle_seconds);
@@ -192,13 +208,40 @@ Result<Caller> GatewayImpl::authenticate(const http::Request& req, time::Instant
   // idle limit so an active session is never taken for an idle one.
   auto step = std::min<std::chrono::seconds>(std::chrono::seconds(60), idle / 4);
   if (now - (*s)->last_seen > step) (void)store_->touch_session(hash, now);
-  auto u = store_->find_user((*s)->iin);
-  if (!u) return u.error();
   if (!*u) return Error{"unauthenticated", "session of an unknown user"};
   if ((*u)->status != "active") return Error{"user_blocked", ""};
   if (needs_full && (*s)->stage != "full")
     return Error{"second_factor_required", "complete the second factor first"};
-  return Caller{**u, **s};
+  return Caller{**u, **s, *stamp};
+}
+
+Result<bool> GatewayImpl::agreement_signed_for(const Caller& c) {
+  if (auto e = session_cache_.get(c.session.token_hash, c.stamp); e && e->agreed) return *e->agreed;
+  auto a = agreement_signed(c.user.iin);
+  if (a) session_cache_.set_agreed(c.session.token_hash, c.stamp, *a);
+  return a;
+}
+
+std::optional<SessionCache::Entry> SessionCache::get(const std::string& hash, uint64_t stamp) {
+  Shard& sh = shard(hash);
+  std::lock_guard<std::mutex> l(sh.mu);
+  auto it = sh.map.find(hash);
+  if (it == sh.map.end() || it->second.stamp != stamp) return std::nullopt;
+  return it->second;
+}
+
+void SessionCache::put(const std::string& hash, Entry e) {
+  Shard& sh = shard(hash);
+  std::lock_guard<std::mutex> l(sh.mu);
+  if (sh.map.size() >= 4096) sh.map.clear();  // bounded; stale entries go with the rest
+  sh.map[hash] = std::move(e);
+}
+
+void SessionCache::set_agreed(const std::string& hash, uint64_t stamp, bool agreed) {
+  Shard& sh = shard(hash);
+  std::lock_guard<std::mutex> l(sh.mu);
+  auto it = sh.map.find(hash);
+  if (it != sh.map.end() && it->second.stamp == stamp) it->second.agreed = agreed;
 }
 
 json GatewayImpl::next_steps(const store::User& u, const store::Session& s) {

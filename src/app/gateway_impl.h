@@ -94,6 +94,34 @@ std::string replay_key_of(const json& record);
 struct Caller {
   store::User user;
   store::Session session;
+  uint64_t stamp = 0;  // the store's change stamp when they were read
+};
+
+// Sessions with their users and agreement status, valid only while the store's change stamp is
+// unchanged: any change committed anywhere (a block, a logout, an operator's CLI in another
+// process) invalidates every entry, so the next request reads the store again. This spares the
+// three reads per request without delaying a block by even one request. Thread-safe (sharded).
+class SessionCache {
+ public:
+  struct Entry {
+    store::Session session;
+    store::User user;
+    std::optional<bool> agreed;
+    uint64_t stamp = 0;
+  };
+  // The entry for this session hash read under `stamp`, or nullopt.
+  std::optional<Entry> get(const std::string& hash, uint64_t stamp);
+  void put(const std::string& hash, Entry e);
+  // Records the agreement status of a cached session (ignored if the entry is stale or gone).
+  void set_agreed(const std::string& hash, uint64_t stamp, bool agreed);
+
+ private:
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Entry> map;
+  };
+  Shard& shard(const std::string& hash) { return shards_[std::hash<std::string>{}(hash) % 16]; }
+  std::array<Shard, 16> shards_;
 };
 
 class GatewayImpl final : public Gateway {
@@ -142,8 +170,8 @@ class GatewayImpl final : public Gateway {
   // A refusal or failure: logged, then answered.
   http::Response finish(const Trace& tr, const Error& e);
 
-  // An answer: logged durably, then released.
-  http::Response deliver(const Trace& tr, json answer);
+  // An answer: logged durably, then released; `data` (JSON text) is appended as "data".
+  http::Response deliver(const Trace& tr, json answer, const std::string& data);
 
   // Every accepted document is in the log, so nonces of the last window survive a restart.
   Status refill_replay_guard();
@@ -167,6 +195,8 @@ class GatewayImpl final : public Gateway {
   // The steps this session still has to take: "webauthn"/"sms" (alternatives) and "agreement".
   json next_steps(const store::User& u, const store::Session& s);
   Result<bool> agreement_signed(const std::string& iin);
+  // The same for a caller, through the session cache.
+  Result<bool> agreement_signed_for(const Caller& c);
   // Error "locked_out" when the user has too many recent second-factor failures.
   Status check_lockout(const std::string& iin, time::Instant now);
   Status record_failure(const std::string& iin, time::Instant now);
@@ -229,6 +259,7 @@ class GatewayImpl final : public Gateway {
   std::shared_ptr<sources::SourceRouter> case_register_;  // null unless grounds are verified
   auth::ChallengeTable challenges_;
   ReplayGuard replay_;
+  SessionCache session_cache_;
   std::shared_ptr<auth::SmsGateway> sms_gateway_;
   std::unique_ptr<auth::SmsCodes> sms_codes_;
   std::array<std::mutex, 64> factor_locks_;

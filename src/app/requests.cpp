@@ -148,7 +148,7 @@ http::Response GatewayImpl::process_request(const http::Request& req, Trace& tr)
   tr.user = {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}};
   // Separation of duties: staff accounts without a user type do not request data.
   if (u.user_type.empty()) return finish(tr, {"not_a_requesting_user", ""});
-  auto agreed = agreement_signed(u.iin);  // no request before the signed agreement (R-AUTH-3)
+  auto agreed = agreement_signed_for(*caller);  // no request before the agreement (R-AUTH-3)
   if (!agreed) return finish(tr, agreed.error());
   if (!*agreed) return finish(tr, {"agreement_required", "sign the agreement on terms of use"});
 
@@ -323,18 +323,19 @@ http::Response GatewayImpl::serve_document(Trace& tr, const Asker& asker,
   auto a = router_->fetch({resource, doc["subject"], tr.request_id});
   if (!a) return finish(tr, a.error());
   bool truncated = d.access == policy::Access::Truncated;
-  json data = a->found ? (truncated ? policy::apply_truncation(a->data, *infos[0]) : a->data)
-                       : json(nullptr);
-  tr.answer_sha256 = pki::sha256_hex(data.dump());
+  // The data is serialized once: its hash goes to the log and the same bytes to the officer.
+  std::string data = a->found ? (truncated ? policy::apply_truncation(a->data, *infos[0]) : a->data)
+                                    .dump(-1, ' ', false, json::error_handler_t::replace)
+                              : "null";
+  tr.answer_sha256 = pki::sha256_hex(data);
   json answer = {
       {"request_id", tr.request_id},
       {"resource", resource},
       {"found", a->found},
       {"truncated", truncated},
-      {"data", std::move(data)},
       {"policy",
        {{"version", d.version}, {"rule", d.rule}, {"access", policy::to_string(d.access)}}}};
-  return deliver(tr, std::move(answer));
+  return deliver(tr, std::move(answer), data);
 }
 
 Status GatewayImpl::check_ground_register(Trace& tr, const Asker& asker, const json& ground) {
@@ -398,14 +399,20 @@ http::Response GatewayImpl::finish(const Trace& tr, const Error& e) {
   return error_response(e.code, tr.request_id, e.detail);
 }
 
-// An answer: logged durably, then released.
-http::Response GatewayImpl::deliver(const Trace& tr, json answer) {
+// An answer: logged durably, then released. `data` is the answer's data as JSON text.
+http::Response GatewayImpl::deliver(const Trace& tr, json answer, const std::string& data) {
   json rec = record_of(tr, answer["found"].get<bool>() ? "answered" : "not_found", "", 200);
   auto w = journal_->append("data_request", std::move(rec));
   if (!w) return error_response("journal_unavailable", tr.request_id, "");
   answer["logged_at"] = w->at_astana;
   answer["log_seq"] = w->seq;
-  return json_response(200, answer);
+  http::Response r;
+  r.body = answer.dump();
+  r.body.pop_back();  // the closing brace: "data" goes last
+  r.body += ",\"data\":";
+  r.body += data;
+  r.body += '}';
+  return r;
 }
 
 // The request's record (outcome answered / partial / failed, with a summary per resource) and

@@ -27,6 +27,7 @@ struct CrlStore::Held {
   std::string crl_number;  // hex magnitude, "" when absent
   time::Instant this_update{};
   time::Instant next_update{};
+  std::string desc;  // "CRL of <issuer> (thisUpdate …, nextUpdate …)": made once, quoted per check
   std::unordered_map<std::string, Entry> revoked;  // by serial_to_hex()
 };
 
@@ -305,6 +306,9 @@ void CrlStore::parse_file(const fs::path& file, std::vector<Candidate>& out, jso
     }
     held->this_update = *this_update;
     held->next_update = *next_update;
+    held->desc = "CRL of " + held->issuer_name + " (thisUpdate " +
+                 time::format_utc(held->this_update) + ", nextUpdate " +
+                 time::format_utc(held->next_update) + ")";
     if (auto* num = static_cast<ASN1_INTEGER*>(
             X509_CRL_get_ext_d2i(crl, NID_crl_number, nullptr, nullptr))) {
       held->crl_number = serial_to_hex(num);
@@ -443,15 +447,12 @@ RevocationStatus CrlStore::status(X509* cert, X509* issuer, time::Instant at) co
   }
   std::shared_ptr<const State> snap = state_.load();
   auto found = snap->by_issuer.find(issuer_key(issuer));
-  const std::string issuer_name = name_to_string(X509_get_subject_name(issuer));
   if (found == snap->by_issuer.end()) {
-    st.detail = "no CRL held for issuer " + issuer_name;
+    st.detail = "no CRL held for issuer " + name_to_string(X509_get_subject_name(issuer));
     return st;
   }
   const Held& h = *found->second;
-  const std::string crl_desc = "CRL of " + issuer_name + " (thisUpdate " +
-                               time::format_utc(h.this_update) + ", nextUpdate " +
-                               time::format_utc(h.next_update) + ")";
+  const std::string& crl_desc = h.desc;
   if (h.next_update < at) {
     st.detail = "stale: the newest " + crl_desc + " had expired by " + time::format_utc(at);
     return st;

@@ -210,6 +210,8 @@ class SqliteStore final : public Store {
 
   ~SqliteStore() override {
     for (sqlite3* db : pool_) sqlite3_close(db);
+    sqlite3_finalize(version_stmt_);
+    if (version_db_) sqlite3_close(version_db_);
   }
 
   Status add_user(const User& u) override {
@@ -220,6 +222,23 @@ class SqliteStore final : public Store {
          time::to_micros(u.created_at), time::to_micros(u.last_entry_at),
          time::to_micros(u.reminded_at)},
         {.constraint = Error{"user_exists", "user " + u.iin + " exists"}});
+  }
+
+  // PRAGMA data_version on a connection of its own that never writes: it changes whenever any
+  // other connection — the pool's or another process's — commits.
+  Result<uint64_t> change_stamp() override {
+    std::lock_guard<std::mutex> l(version_mu_);
+    if (!version_db_) {
+      auto db = connect();
+      if (!db) return db.error();
+      version_db_ = *db;
+      if (sqlite3_prepare_v2(version_db_, "PRAGMA data_version", -1, &version_stmt_, nullptr) !=
+          SQLITE_OK)
+        return db_error(version_db_, "prepare");
+    }
+    sqlite3_reset(version_stmt_);
+    if (sqlite3_step(version_stmt_) != SQLITE_ROW) return db_error(version_db_, "data_version");
+    return static_cast<uint64_t>(sqlite3_column_int64(version_stmt_, 0));
   }
 
   Result<std::optional<User>> find_user(std::string_view iin) override {
@@ -648,6 +667,9 @@ class SqliteStore final : public Store {
   std::string path_;
   std::mutex mu_;
   std::vector<sqlite3*> pool_;
+  std::mutex version_mu_;  // guards the two below
+  sqlite3* version_db_ = nullptr;
+  sqlite3_stmt* version_stmt_ = nullptr;
 };
 
 }  // namespace

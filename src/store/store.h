@@ -104,6 +104,12 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
+  // A stamp that differs from the previous call's whenever a change was committed to the store
+  // since then, by this process or any other (an operator's CLI included). Readers validate
+  // caches with it: equal stamps mean nothing changed. Cheap (no table read). Thread-safe.
+  // Error "store_unavailable".
+  virtual Result<uint64_t> change_stamp() = 0;
+
   // Adds a user. Error "user_exists" when the IIN is taken.
   virtual Status add_user(const User& u) = 0;
   // The user with this IIN, or nullopt.
