@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
     std::string cfg = slurp(dir / "aaj.toml");
     auto p = cfg.find("max_clock_skew_seconds = 300");
     if (p != std::string::npos) cfg.replace(p, 28, "max_clock_skew_seconds = 1800");
-    auto w = cfg.find("worker_threads = 64");
+    auto w = cfg.find("worker_threads = 32");
     if (args.workers > 0 && w != std::string::npos)
       cfg.replace(w, 19, "worker_threads = " + std::to_string(args.workers));
     std::ofstream(dir / "aaj.toml", std::ios::trunc) << cfg;
@@ -305,7 +305,7 @@ int main(int argc, char** argv) {
   so.port = 0;
   so.cert_chain_file = (dir / "pki/server.pem").string();
   so.private_key_file = (dir / "pki/server.key").string();
-  so.worker_threads = 64;
+  so.worker_threads = args.workers > 0 ? args.workers : 32;  // as the installation's server
   auto echo = aaj::http::Server::start(so, [&](const aaj::http::Request&) {
     aaj::http::Response r;
     r.body = typical_answer;

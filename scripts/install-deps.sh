@@ -8,7 +8,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config ccache make
   # libraries
   libboost-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev nlohmann-json3-dev
-  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libcbor-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libcbor-dev libjemalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # runtime: the tz database (Astana time), the openssl CLI (issuing certificates by hand, tests)

@@ -21,7 +21,7 @@ struct Config {
   std::string listen = "127.0.0.1:8443";
   std::filesystem::path tls_cert, tls_key;
   int io_threads = 2;
-  int worker_threads = 64;
+  int worker_threads = 32;
   size_t max_body_bytes = 1 << 20;
   int read_timeout_seconds = 30;
   int idle_timeout_seconds = 60;

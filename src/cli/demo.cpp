@@ -109,7 +109,9 @@ std::string config_text(const std::string& listen, const std::string& sim_listen
          "[server]\nlisten = \"" +
          listen +
          "\"\ntls_cert = \"pki/server.pem\"\n"
-         "tls_key = \"pki/server.key\"\nio_threads = 2\nworker_threads = 64\n"
+         "tls_key = \"pki/server.key\"\nio_threads = 2\n"
+         "# Workers run the blocking part of requests (signature, sources, the log); a slow\n"
+         "# source holds at most sources.max_concurrency of them.\nworker_threads = 32\n"
          "max_body_bytes = 1048576\nread_timeout_seconds = 30\nidle_timeout_seconds = 60\n\n"
          "[storage]\nbackend = \"sqlite\"\ndata_dir = \"data\"\n\n"
          "[journal]\ndir = \"data/journal\"\n\n"
@@ -139,7 +141,7 @@ std::string config_text(const std::string& listen, const std::string& sim_listen
          "connect_timeout_ms = 1000\ntimeout_ms = 5000\n"
          "# Resilience per source: requests in flight, the wait for a slot, retries of\n"
          "# queries that surely did not arrive, and the circuit breaker.\n"
-         "max_concurrency = 32\nqueue_timeout_ms = 500\nretries = 1\nretry_backoff_ms = 50\n"
+         "max_concurrency = 16\nqueue_timeout_ms = 500\nretries = 1\nretry_backoff_ms = 50\n"
          "breaker_failures = 5\nbreaker_open_ms = 10000\n"
          "# A resource served elsewhere: [sources.R05] url = \"https://…\" (its own source).\n\n"
          "\n"
