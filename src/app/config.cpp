@@ -31,6 +31,7 @@ Status read_source(Reader& rd, const toml::table* t, const std::string& where,
   c.connect_timeout_ms =
       rd.get((*t)["connect_timeout_ms"], where + ".connect_timeout_ms", c.connect_timeout_ms);
   c.timeout_ms = rd.get((*t)["timeout_ms"], where + ".timeout_ms", c.timeout_ms);
+  c.ca_file = rd.get((*t)["ca_file"], where + ".ca_file", c.ca_file);
   // A table that names its own url is its own source unless it names one (see connector.h).
   if ((*t)["url"] && !(*t)["name"]) c.name.clear();
   c.name = rd.get((*t)["name"], where + ".name", c.name);

@@ -201,13 +201,16 @@ Result<Caller> GatewayImpl::authenticate(const http::Request& req, time::Instant
     return Error{"unauthenticated", "session unknown, ended or expired"};
   auto idle = std::chrono::seconds(cfg_.session_idle_seconds);
   if ((*s)->last_seen + idle < now) {
-    (void)store_->revoke_session(hash);
+    // Writes go to a worker: this may run on an I/O thread (data requests), and the answer
+    // does not depend on them (the idle check refuses the session either way).
+    rt_->post_blocking([this, hash] { (void)store_->revoke_session(hash); });
     return Error{"unauthenticated", "session locked after inactivity: enter again"};
   }
   // Refreshed coarsely (a write per request would cost a sync for nothing), but well within the
   // idle limit so an active session is never taken for an idle one.
   auto step = std::min<std::chrono::seconds>(std::chrono::seconds(60), idle / 4);
-  if (now - (*s)->last_seen > step) (void)store_->touch_session(hash, now);
+  if (now - (*s)->last_seen > step)
+    rt_->post_blocking([this, hash, now] { (void)store_->touch_session(hash, now); });
   if (!*u) return Error{"unauthenticated", "session of an unknown user"};
   if ((*u)->status != "active") return Error{"user_blocked", ""};
   if (needs_full && (*s)->stage != "full")

@@ -170,12 +170,13 @@ Status GatewayImpl::init() {
                                      : policy::Engine::load_dir(cfg_.policy_dir);
   if (!pol) return pol.error();
   policy_ = *pol;
-  auto router = sources::SourceRouter::create(cfg_.default_source, cfg_.source_overrides);
+  auto router =
+      sources::SourceRouter::create(cfg_.default_source, cfg_.source_overrides, {rt_});
   if (!router) return router.error();
   router_ = *router;
   if (cfg_.verify_grounds) {
     // The register is a source like the others: same connector, limiter and breaker.
-    auto reg = sources::SourceRouter::create(cfg_.case_register, {}, {1});
+    auto reg = sources::SourceRouter::create(cfg_.case_register, {}, {rt_});
     if (!reg) return reg.error();
     case_register_ = *reg;
   }
@@ -309,8 +310,10 @@ std::string error_body(const std::string& code) {
   return json{{"error", {{"code", code}, {"message", messages::localized(code)}}}}.dump();
 }
 
-Result<std::unique_ptr<Gateway>> Gateway::create(const Config& cfg) {
-  auto g = std::make_unique<GatewayImpl>(cfg);
+Result<std::unique_ptr<Gateway>> Gateway::create(const Config& cfg,
+                                                 std::shared_ptr<http::Runtime> rt) {
+  if (!rt) return Error{"config", "no runtime"};
+  auto g = std::make_unique<GatewayImpl>(cfg, std::move(rt));
   if (Status s = g->init(); !s) return s.error();
   return std::unique_ptr<Gateway>(std::move(g));
 }

@@ -8,7 +8,9 @@
 //   Every outcome, denials and failures included, is written to the event log before the answer;
 //   if the log cannot be written the answer is 503 journal_unavailable and no data leaves.
 //
-// Thread-safety: handle() is called concurrently from the server's worker threads.
+// Threading: handle_async() runs on the runtime's I/O threads and takes the data requests, which
+// never block (they wait for sources and the log by callback); handle() runs everything else on
+// worker threads. Both are called concurrently.
 #pragma once
 #include <memory>
 
@@ -23,10 +25,17 @@ class Gateway {
   // Opens the store and the event log, loads trust anchors, CRLs (and starts watching the CRL
   // folder), the policy and the source connectors, and refills the replay guard from the log.
   // Any failure is returned: the server does not start half-configured.
-  static Result<std::unique_ptr<Gateway>> create(const Config& cfg);
+  // `rt` runs the source connectors and the pipeline's continuations: pass the server's
+  // runtime, and stop it before destroying the gateway.
+  static Result<std::unique_ptr<Gateway>> create(const Config& cfg,
+                                                 std::shared_ptr<http::Runtime> rt);
   virtual ~Gateway() = default;
 
+  // Any request, on a worker thread (may block).
   virtual http::Response handle(const http::Request& req) = 0;
+  // The data requests (POST /api/v1/requests, /api/v1/system/requests), on an I/O thread: takes
+  // them (true) and answers through `respond` later; false for anything else.
+  virtual bool handle_async(http::Request& req, const http::Responder& respond) = 0;
 };
 
 // Body of a server-level error such as "payload_too_large" in the API's error shape.

@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -85,6 +86,24 @@ struct Asker {
   const Config::SystemClient* system = nullptr;
 };
 
+// One data request in flight: what it has accumulated and where its answer goes. Shared by the
+// callbacks that carry it from the sources to the log to the answer; only one of them runs at a
+// time, so it needs no lock.
+struct Pending {
+  Trace tr;
+  std::function<void(http::Response)> respond;  // cleared once answered
+  std::string method, path;
+  std::chrono::steady_clock::time_point started;
+  Asker asker;
+  // What the signed document asks, once checked.
+  bool many = false;  // "resources": [...] rather than "resource"
+  std::vector<std::string> resources;
+  std::vector<const policy::ResourceInfo*> infos;
+  std::vector<policy::Decision> decisions;
+  json subject;
+};
+using PendingPtr = std::shared_ptr<Pending>;
+
 // The replay guard's key of the party that signed a request: the user's IIN, or "system:<BIN>"
 // for a system client (a system signs for many users; its nonces are its own). `record` is a
 // data_request record body as logged.
@@ -126,14 +145,16 @@ class SessionCache {
 
 class GatewayImpl final : public Gateway {
  public:
-  explicit GatewayImpl(const Config& cfg)
+  GatewayImpl(const Config& cfg, std::shared_ptr<http::Runtime> rt)
       : cfg_(cfg),
+        rt_(std::move(rt)),
         challenges_(std::chrono::seconds(cfg.challenge_ttl_seconds), 100000,
                     static_cast<size_t>(cfg.max_open_challenges_per_client)),
         replay_(std::chrono::seconds(cfg.max_clock_skew_seconds)) {}
 
   Status init();
   http::Response handle(const http::Request& req) override;
+  bool handle_async(http::Request& req, const http::Responder& respond) override;
 
  private:
   // The acceptance window of signing times (and of the replay guard).
@@ -144,34 +165,37 @@ class GatewayImpl final : public Gateway {
   // fail closed (today: a trust anchor without a fresh CRL).
   http::Response health(const http::Request&);
 
-  // Whatever goes wrong inside, the outcome is logged before it is answered.
+  // ---- the data request pipeline (requests.cpp) ----
+  // Every outcome, refusals and failures included, is logged before it is answered. The steps
+  // never block: they run on I/O threads and continue in callbacks from the sources and the log.
+  void start_request(http::Request& req, std::function<void(http::Response)> respond,
+                     bool system);
+  // The same pipeline for a caller on a worker thread (routes reached through handle()).
+  http::Response data_request_blocking(const http::Request& req, bool system);
   http::Response data_request(const http::Request& req);
-
-  http::Response process_request(const http::Request& req, Trace& tr);
-
   // POST /api/v1/system/requests: a system client (the court bodies' IS) asks on behalf of a
-  // user; mutual TLS and a CMS by the organisation (requests.cpp).
+  // user; mutual TLS and a CMS by the organisation.
   http::Response system_request(const http::Request& req);
-  http::Response process_system_request(const http::Request& req, Trace& tr);
-
-  // The part shared by both: the signed document's rules, ground, policy, sources, the log.
-  http::Response serve_document(Trace& tr, const Asker& asker, const pki::VerifyResult& v,
-                                time::Instant now);
-  // Asks the case register about the request's ground when configured (fail closed). Errors:
-  // ground_not_registered, ground_closed, ground_other_body, ground_register_unavailable.
-  Status check_ground_register(Trace& tr, const Asker& asker, const json& ground);
+  template <class F>
+  void guarded(const PendingPtr& p, F&& step);
+  void process_request(const PendingPtr& p, http::Request& req);
+  void process_system_request(const PendingPtr& p, http::Request& req);
+  // The part shared by both: the signed document's rules, ground, policy; then the sources.
+  void serve_document(const PendingPtr& p, const pki::VerifyResult& v, time::Instant now);
+  // Asks the case register about the request's ground when configured (fail closed), then
+  // runs `then`. Refusals: ground_not_registered, ground_closed, ground_other_body,
+  // ground_register_unavailable.
+  void check_ground_register(const PendingPtr& p, const json& ground, std::function<void()> then);
+  void ask_sources(const PendingPtr& p);
+  // One resource: logged durably, then released; the data's own bytes are passed on.
+  void deliver(const PendingPtr& p, Result<sources::Answer> a);
   // Several resources asked at once: every resource's outcome is its own log record.
-  http::Response deliver_many(Trace& tr, const std::vector<std::string>& resources,
-                              const std::vector<policy::Decision>& decisions,
-                              std::vector<Result<sources::Answer>> answers);
-
+  void deliver_many(const PendingPtr& p, std::vector<Result<sources::Answer>> answers);
   json record_of(const Trace& tr, const std::string& outcome, const std::string& code, int status);
-
   // A refusal or failure: logged, then answered.
-  http::Response finish(const Trace& tr, const Error& e);
-
-  // An answer: logged durably, then released; `data` (JSON text) is appended as "data".
-  http::Response deliver(const Trace& tr, json answer, const std::string& data);
+  void finish(const PendingPtr& p, const Error& e);
+  // Answers once, with an access-log line.
+  void reply(const PendingPtr& p, http::Response r);
 
   // Every accepted document is in the log, so nonces of the last window survive a restart.
   Status refill_replay_guard();
@@ -249,6 +273,7 @@ class GatewayImpl final : public Gateway {
   Result<Caller> pending_caller(const http::Request& req, time::Instant now);
 
   Config cfg_;
+  std::shared_ptr<http::Runtime> rt_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<journal::Journal> journal_;
   std::shared_ptr<const pki::TrustStore> trust_;

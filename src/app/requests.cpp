@@ -1,8 +1,10 @@
 // The data request pipeline: a signed request from a signed-in officer (POST /api/v1/requests)
 // or from a system client on behalf of a judge (POST /api/v1/system/requests), checked against
 // the regulation, answered by one or several sources, and logged before it is answered.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
-#include <condition_variable>
+#include <future>
 #include <mutex>
 #include <set>
 
@@ -10,6 +12,7 @@
 #include "core/grounds.h"
 #include "core/ids.h"
 #include "core/json_limits.h"
+#include "core/json_scan.h"
 #include "core/messages.h"
 #include "core/time.h"
 #include "journal/journal.h"
@@ -94,30 +97,17 @@ Result<std::vector<std::string>> requested_resources(const json& doc) {
   return out;
 }
 
-// Waits for several journal appends issued together (one group commit instead of N in a row).
-class AppendBatch {
- public:
-  explicit AppendBatch(size_t n) : results_(n), left_(n) {}
-  void add(journal::Journal& j, size_t i, std::string_view type, json body) {
-    j.append_async(type, std::move(body), [this, i](Result<journal::Receipt> r) {
-      std::lock_guard<std::mutex> l(mu_);
-      results_[i] = std::move(r);
-      if (--left_ == 0) cv_.notify_all();
-    });
-  }
-  // Every result, once all are in. Each is the receipt or the journal's error.
-  std::vector<std::optional<Result<journal::Receipt>>>& wait() {
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait(l, [this] { return left_ == 0; });
-    return results_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::optional<Result<journal::Receipt>>> results_;
-  size_t left_;
-};
+// The base64 CMS of a request body {"cms": "…"}, read without building a JSON tree (the body is
+// one long string; a tree would copy it twice). Errors: "malformed_request".
+Result<std::string> cms_member(std::string_view body) {
+  auto members = json_scan::object_members(body);
+  const json_scan::Member* cms = members ? json_scan::find(*members, "cms") : nullptr;
+  if (!cms || cms->value.empty() || cms->value.front() != '"')
+    return Error{"malformed_request", "expected {\"cms\": base64 DER CMS}"};
+  auto v = json_scan::string_value(cms->value);
+  if (!v) return Error{"malformed_request", "expected {\"cms\": base64 DER CMS}"};
+  return std::move(*v);
+}
 
 }  // namespace
 
@@ -127,61 +117,107 @@ std::string replay_key_of(const json& record) {
   return record.contains("user") ? string_field(record["user"], "iin") : "";
 }
 
-// Whatever goes wrong inside, the outcome is logged before it is answered.
+bool GatewayImpl::handle_async(http::Request& req, const http::Responder& respond) {
+  if (req.method != "POST") return false;
+  bool system = req.path == "/api/v1/system/requests";
+  if (!system && req.path != "/api/v1/requests") return false;
+  start_request(req, [respond](http::Response r) { respond(std::move(r)); }, system);
+  return true;
+}
+
+// The blocking form, for a caller on a worker thread: the same pipeline, waited for.
+http::Response GatewayImpl::data_request_blocking(const http::Request& req, bool system) {
+  auto done = std::make_shared<std::promise<http::Response>>();
+  auto f = done->get_future();
+  http::Request copy = req;
+  start_request(copy, [done](http::Response r) { done->set_value(std::move(r)); }, system);
+  return f.get();
+}
+
 http::Response GatewayImpl::data_request(const http::Request& req) {
-  Trace tr;
-  tr.request_id = uuid_v4();
-  tr.remote = req.remote;
+  return data_request_blocking(req, false);
+}
+http::Response GatewayImpl::system_request(const http::Request& req) {
+  return data_request_blocking(req, true);
+}
+
+void GatewayImpl::start_request(http::Request& req, std::function<void(http::Response)> respond,
+                                bool system) {
+  auto p = std::make_shared<Pending>();
+  p->respond = std::move(respond);
+  p->method = req.method;
+  p->path = req.path;
+  p->started = std::chrono::steady_clock::now();
+  p->tr.request_id = uuid_v4();
+  p->tr.remote = req.remote;
+  guarded(p, [&] {
+    if (system)
+      process_system_request(p, req);
+    else
+      process_request(p, req);
+  });
+}
+
+// Runs one step of a request; whatever it throws is logged as internal_error and answered.
+template <class F>
+void GatewayImpl::guarded(const PendingPtr& p, F&& step) {
   try {
-    return process_request(req, tr);
+    step();
   } catch (const std::exception& e) {
-    return finish(tr, {"internal_error", e.what()});
+    finish(p, {"internal_error", e.what()});
   }
 }
 
-http::Response GatewayImpl::process_request(const http::Request& req, Trace& tr) {
+void GatewayImpl::reply(const PendingPtr& p, http::Response r) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - p->started)
+                .count();
+  spdlog::info("{}", json{{"event", "http"},
+                          {"method", p->method},
+                          {"path", p->path},
+                          {"status", r.status},
+                          {"us", us},
+                          {"remote", p->tr.remote}}
+                         .dump(-1, ' ', false, json::error_handler_t::replace));
+  auto respond = std::move(p->respond);
+  p->respond = nullptr;
+  if (respond) respond(std::move(r));
+}
+
+void GatewayImpl::process_request(const PendingPtr& p, http::Request& req) {
+  Trace& tr = p->tr;
   auto now = time::now();
 
   auto caller = authenticate(req, now, true);  // both factors done
-  if (!caller) return finish(tr, caller.error());
+  if (!caller) return finish(p, caller.error());
   const store::User& u = caller->user;
   tr.user = {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}};
   // Separation of duties: staff accounts without a user type do not request data.
-  if (u.user_type.empty()) return finish(tr, {"not_a_requesting_user", ""});
+  if (u.user_type.empty()) return finish(p, {"not_a_requesting_user", ""});
   auto agreed = agreement_signed_for(*caller);  // no request before the agreement (R-AUTH-3)
-  if (!agreed) return finish(tr, agreed.error());
-  if (!*agreed) return finish(tr, {"agreement_required", "sign the agreement on terms of use"});
+  if (!agreed) return finish(p, agreed.error());
+  if (!*agreed) return finish(p, {"agreement_required", "sign the agreement on terms of use"});
 
-  json body = parse_json(req.body);
-  if (!body.is_object() || !body.contains("cms") || !body["cms"].is_string())
-    return finish(tr, {"malformed_request", "expected {\"cms\": base64 DER CMS}"});
-  auto der = pki::base64_decode(body["cms"].get<std::string>());
-  if (!der) return finish(tr, {"malformed_cms", "cms is not base64"});
+  auto cms = cms_member(req.body);
+  if (!cms) return finish(p, cms.error());
+  auto der = pki::base64_decode(*cms);
+  if (!der) return finish(p, {"malformed_cms", "cms is not base64"});
   tr.cms_sha256 = pki::sha256_hex(*der);
-  tr.cms_base64 = body["cms"].get<std::string>();
+  tr.cms_base64 = std::move(*cms);
 
   pki::VerifyResult v = verifier_->verify(*der, {now, pki::Usage::Signing, true});
   if (!v.signer.sha256_hex.empty()) tr.signer = signer_json(v.signer);
-  if (!v.valid) return finish(tr, {cms_code(v.reason), v.detail});
-  if (Status s = signer_acts_for(v.signer, u); !s) return finish(tr, s.error());
-  return serve_document(tr, Asker{u, nullptr}, v, now);
-}
-
-http::Response GatewayImpl::system_request(const http::Request& req) {
-  Trace tr;
-  tr.request_id = uuid_v4();
-  tr.remote = req.remote;
-  try {
-    return process_system_request(req, tr);
-  } catch (const std::exception& e) {
-    return finish(tr, {"internal_error", e.what()});
-  }
+  if (!v.valid) return finish(p, {cms_code(v.reason), v.detail});
+  if (Status s = signer_acts_for(v.signer, u); !s) return finish(p, s.error());
+  p->asker = Asker{u, nullptr};
+  serve_document(p, v, now);
 }
 
 // R-COURT: the court bodies' information system authenticates with its organisation's
 // certificates (TLS client certificate and the CMS signer, same BIN), and names the judge on
 // whose behalf it asks; the policy then applies to the judge's user type.
-http::Response GatewayImpl::process_system_request(const http::Request& req, Trace& tr) {
+void GatewayImpl::process_system_request(const PendingPtr& p, http::Request& req) {
+  Trace& tr = p->tr;
   auto now = time::now();
   auto find_system = [this](const std::string& bin) -> const Config::SystemClient* {
     for (const auto& s : cfg_.systems)
@@ -196,39 +232,38 @@ http::Response GatewayImpl::process_system_request(const http::Request& req, Tra
                                 {now, pki::Usage::Authentication, true});
     if (!c.signer.sha256_hex.empty()) tr.system["tls_certificate"] = signer_json(c.signer);
     if (!c.valid) {
-      if (c.reason == "revocation_unavailable") return finish(tr, {c.reason, c.detail});
-      return finish(tr, {"client_certificate_refused", c.reason + ": " + c.detail});
+      if (c.reason == "revocation_unavailable") return finish(p, {c.reason, c.detail});
+      return finish(p, {"client_certificate_refused", c.reason + ": " + c.detail});
     }
     tls_bin = c.signer.bin;
     if (tls_bin.empty())
-      return finish(tr, {"client_certificate_refused", "the certificate names no BIN"});
+      return finish(p, {"client_certificate_refused", "the certificate names no BIN"});
   }
 
-  json body = parse_json(req.body);
-  if (!body.is_object() || !body.contains("cms") || !body["cms"].is_string())
-    return finish(tr, {"malformed_request", "expected {\"cms\": base64 DER CMS}"});
-  auto der = pki::base64_decode(body["cms"].get<std::string>());
-  if (!der) return finish(tr, {"malformed_cms", "cms is not base64"});
+  auto cms = cms_member(req.body);
+  if (!cms) return finish(p, cms.error());
+  auto der = pki::base64_decode(*cms);
+  if (!der) return finish(p, {"malformed_cms", "cms is not base64"});
   tr.cms_sha256 = pki::sha256_hex(*der);
   pki::VerifyResult v = verifier_->verify(*der, {now, pki::Usage::Signing, true});
   if (!v.signer.sha256_hex.empty()) tr.signer = signer_json(v.signer);
-  if (!v.valid) return finish(tr, {cms_code(v.reason), v.detail});
+  if (!v.valid) return finish(p, {cms_code(v.reason), v.detail});
   if (v.signer.bin.empty())
-    return finish(tr, {"unknown_system",
-                       "the request is not signed with an organisation's "
-                       "certificate (no BIN)"});
+    return finish(p, {"unknown_system",
+                      "the request is not signed with an organisation's "
+                      "certificate (no BIN)"});
   if (!tls_bin.empty() && tls_bin != v.signer.bin)
-    return finish(tr, {"organisation_mismatch",
-                       "TLS certificate BIN " + tls_bin + ", signer BIN " + v.signer.bin});
+    return finish(p, {"organisation_mismatch",
+                      "TLS certificate BIN " + tls_bin + ", signer BIN " + v.signer.bin});
   const Config::SystemClient* sys = find_system(v.signer.bin);
-  if (!sys) return finish(tr, {"unknown_system", "no system client with BIN " + v.signer.bin});
+  if (!sys) return finish(p, {"unknown_system", "no system client with BIN " + v.signer.bin});
   tr.system["name"] = sys->name;
   tr.system["bin"] = sys->bin;
   tr.system["mtls"] = !tls_bin.empty();
   if (sys->require_mtls && tls_bin.empty())
-    return finish(tr, {"client_certificate_required",
-                       "system " + sys->name + " must connect with its TLS client certificate"});
-  tr.cms_base64 = body["cms"].get<std::string>();  // evidence once the system is known
+    return finish(p, {"client_certificate_required",
+                      "system " + sys->name + " must connect with its TLS client certificate"});
+  tr.cms_base64 = std::move(*cms);  // evidence once the system is known
 
   json doc = parse_json(v.content);
   const json* on_behalf =
@@ -237,135 +272,138 @@ http::Response GatewayImpl::process_system_request(const http::Request& req, Tra
           : nullptr;
   std::string iin = on_behalf ? string_field(*on_behalf, "iin") : "";
   if (iin.empty())
-    return finish(tr, {"invalid_document", "on_behalf_of.iin names the judge (required)"});
+    return finish(p, {"invalid_document", "on_behalf_of.iin names the judge (required)"});
   auto found = store_->find_user(iin);
-  if (!found) return finish(tr, found.error());
-  if (!*found) return finish(tr, {"on_behalf_unknown", "no registered user " + iin});
+  if (!found) return finish(p, found.error());
+  if (!*found) return finish(p, {"on_behalf_unknown", "no registered user " + iin});
   const store::User& u = **found;
   tr.user = {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}};
-  if (u.status != "active") return finish(tr, {"user_blocked", "user " + iin + " is " + u.status});
+  if (u.status != "active") return finish(p, {"user_blocked", "user " + iin + " is " + u.status});
   if (std::find(sys->user_types.begin(), sys->user_types.end(), u.user_type) ==
       sys->user_types.end())
     return finish(
-        tr, {"on_behalf_unknown", "system " + sys->name + " may not act for a " + u.user_type});
-  return serve_document(tr, Asker{u, sys}, v, now);
+        p, {"on_behalf_unknown", "system " + sys->name + " may not act for a " + u.user_type});
+  p->asker = Asker{u, sys};
+  serve_document(p, v, now);
 }
 
-http::Response GatewayImpl::serve_document(Trace& tr, const Asker& asker,
-                                           const pki::VerifyResult& v, time::Instant now) {
+void GatewayImpl::serve_document(const PendingPtr& p, const pki::VerifyResult& v,
+                                 time::Instant now) {
+  Trace& tr = p->tr;
+  const Asker& asker = p->asker;
   const store::User& u = asker.user;
   if (json_limits::too_deep(v.content))
-    return finish(tr, {"invalid_document",
-                       "the document nests deeper than " + std::to_string(json_limits::kMaxDepth)});
+    return finish(p, {"invalid_document", "the document nests deeper than " +
+                                              std::to_string(json_limits::kMaxDepth)});
   json doc = json::parse(v.content, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
-    return finish(tr, {"invalid_document", "the signed content is not a JSON object"});
+    return finish(p, {"invalid_document", "the signed content is not a JSON object"});
   // The document goes into the event log: refuse now what the log cannot hold (floats).
   if (Status b = journal::check_body(doc); !b)
-    return finish(tr, {"invalid_document", b.error().detail});
+    return finish(p, {"invalid_document", b.error().detail});
   tr.document = doc;
   for (const char* f : {"purpose", "nonce", "signed_at"})
     if (!doc.contains(f) || !doc[f].is_string())
-      return finish(tr, {"invalid_document", std::string(f) + " is required (a string)"});
+      return finish(p, {"invalid_document", std::string(f) + " is required (a string)"});
   for (const char* f : {"ground", "subject"})
     if (!doc.contains(f) || !doc[f].is_object())
-      return finish(tr, {"invalid_document", std::string(f) + " is required (an object)"});
+      return finish(p, {"invalid_document", std::string(f) + " is required (an object)"});
   auto resources = requested_resources(doc);
-  if (!resources) return finish(tr, resources.error());
+  if (!resources) return finish(p, resources.error());
   const std::string purpose = doc["purpose"].get<std::string>();
   const std::string nonce = doc["nonce"].get<std::string>();
   if (purpose.size() < 3 || purpose.size() > 2000)
-    return finish(tr, {"invalid_document", "purpose must state the purpose (3-2000 bytes)"});
+    return finish(p, {"invalid_document", "purpose must state the purpose (3-2000 bytes)"});
   if (nonce.size() < 8 || nonce.size() > 128)
-    return finish(tr, {"invalid_document", "nonce must be 8-128 characters"});
+    return finish(p, {"invalid_document", "nonce must be 8-128 characters"});
   if (Status s = check_signed_at(doc["signed_at"].get<std::string>(), now, skew()); !s)
-    return finish(tr, s.error());
+    return finish(p, s.error());
   std::string replay_key = asker.system ? "system:" + asker.system->bin : u.iin;
   if (!replay_.remember(replay_key, nonce, now))
-    return finish(tr, {"replayed_request", "nonce already used"});
+    return finish(p, {"replayed_request", "nonce already used"});
 
-  std::vector<const policy::ResourceInfo*> infos;
   for (const auto& id : *resources) {
     const policy::ResourceInfo* res = policy_->catalog().find(id);
-    if (!res) return finish(tr, {"unknown_resource", id});
-    if (Status s = check_subject(doc["subject"], *res); !s) return finish(tr, s.error());
-    infos.push_back(res);
+    if (!res) return finish(p, {"unknown_resource", id});
+    if (Status s = check_subject(doc["subject"], *res); !s) return finish(p, s.error());
+    p->infos.push_back(res);
   }
   grounds::Options gopt;
   gopt.court_numbers_for_criminal = asker.system != nullptr || u.user_type == "judge";
   if (Status s = grounds::validate(doc["ground"], time::astana_year(now), gopt); !s)
-    return finish(tr, s.error());
+    return finish(p, s.error());
 
   // Every resource asked must be granted: a signed request asks for exactly what it may have.
   const std::string ground = doc["ground"]["type"].get<std::string>();
-  std::vector<policy::Decision> decisions;
   json policies = json::array();
   for (const auto& id : *resources) {
-    decisions.push_back(policy_->decide(u.user_type, ground, id, time::astana_day(now)));
-    policies.push_back(policy_json(decisions.back()));
+    p->decisions.push_back(policy_->decide(u.user_type, ground, id, time::astana_day(now)));
+    policies.push_back(policy_json(p->decisions.back()));
     policies.back()["resource"] = id;
   }
   tr.policy = resources->size() == 1 && doc.contains("resource") ? policies[0] : policies;
-  for (size_t i = 0; i < decisions.size(); ++i)
-    if (!decisions[i].allow)
-      return finish(tr, {std::string(decisions[i].code), "resource " + (*resources)[i]});
+  for (size_t i = 0; i < p->decisions.size(); ++i)
+    if (!p->decisions[i].allow)
+      return finish(p, {std::string(p->decisions[i].code), "resource " + (*resources)[i]});
 
-  if (Status s = check_ground_register(tr, asker, doc["ground"]); !s) return finish(tr, s.error());
-
-  if (doc.contains("resources")) {
-    std::vector<sources::Query> queries;
-    for (const auto& id : *resources) queries.push_back({id, doc["subject"], tr.request_id});
-    return deliver_many(tr, *resources, decisions, router_->fetch_many(queries));
-  }
-
-  const std::string& resource = (*resources)[0];
-  const policy::Decision& d = decisions[0];
-  auto a = router_->fetch({resource, doc["subject"], tr.request_id});
-  if (!a) return finish(tr, a.error());
-  bool truncated = d.access == policy::Access::Truncated;
-  // The data is serialized once: its hash goes to the log and the same bytes to the officer.
-  std::string data = a->found ? (truncated ? policy::apply_truncation(a->data, *infos[0]) : a->data)
-                                    .dump(-1, ' ', false, json::error_handler_t::replace)
-                              : "null";
-  tr.answer_sha256 = pki::sha256_hex(data);
-  json answer = {
-      {"request_id", tr.request_id},
-      {"resource", resource},
-      {"found", a->found},
-      {"truncated", truncated},
-      {"policy",
-       {{"version", d.version}, {"rule", d.rule}, {"access", policy::to_string(d.access)}}}};
-  return deliver(tr, std::move(answer), data);
+  p->many = doc.contains("resources");
+  p->resources = std::move(*resources);
+  p->subject = doc["subject"];
+  json ground_doc = doc["ground"];
+  check_ground_register(p, ground_doc, [this, p] { ask_sources(p); });
 }
 
-Status GatewayImpl::check_ground_register(Trace& tr, const Asker& asker, const json& ground) {
-  if (!case_register_) return {};
+void GatewayImpl::check_ground_register(const PendingPtr& p, const json& ground,
+                                        std::function<void()> then) {
+  if (!case_register_) return then();
   const std::string type = ground["type"].get<std::string>();
   if (!cfg_.verified_grounds.empty() &&
       std::find(cfg_.verified_grounds.begin(), cfg_.verified_grounds.end(), type) ==
           cfg_.verified_grounds.end())
-    return {};
+    return then();
   const std::string number = ground["number"].get<std::string>();
-  auto a = case_register_->fetch(
-      {"CASES", {{"case", {{"type", type}, {"number", number}}}}, tr.request_id});
-  if (!a) {
-    tr.ground_check = {{"error", a.error().code}};
-    return Error{"ground_register_unavailable", a.error().detail};
+  case_register_->fetch(
+      {"CASES", {{"case", {{"type", type}, {"number", number}}}}, p->tr.request_id},
+      [this, p, type, number, then](Result<sources::Answer> a) {
+        guarded(p, [&] {
+          Trace& tr = p->tr;
+          if (!a) {
+            tr.ground_check = {{"error", a.error().code}};
+            return finish(p, {"ground_register_unavailable", a.error().detail});
+          }
+          if (!a->found) {
+            tr.ground_check = {{"found", false}};
+            return finish(p, {"ground_not_registered",
+                              type + " " + number + " is not in the case register"});
+          }
+          const json c = a->parsed();
+          tr.ground_check = {{"found", true},
+                             {"status", string_field(c, "status")},
+                             {"body_bin", string_field(c, "body_bin")}};
+          if (string_field(c, "status") == "closed")
+            return finish(p, {"ground_closed", type + " " + number + " is closed"});
+          if (string_field(c, "body_bin") != p->asker.user.body_bin)
+            return finish(p, {"ground_other_body", type + " " + number +
+                                                       " is conducted by body " +
+                                                       string_field(c, "body_bin")});
+          then();
+        });
+      });
+}
+
+void GatewayImpl::ask_sources(const PendingPtr& p) {
+  if (p->many) {
+    std::vector<sources::Query> queries;
+    for (const auto& id : p->resources) queries.push_back({id, p->subject, p->tr.request_id});
+    router_->fetch_many(std::move(queries), [this, p](std::vector<Result<sources::Answer>> all) {
+      guarded(p, [&] { deliver_many(p, std::move(all)); });
+    });
+    return;
   }
-  if (!a->found) {
-    tr.ground_check = {{"found", false}};
-    return Error{"ground_not_registered", type + " " + number + " is not in the case register"};
-  }
-  const json& c = a->data;
-  tr.ground_check = {{"found", true},
-                     {"status", string_field(c, "status")},
-                     {"body_bin", string_field(c, "body_bin")}};
-  if (string_field(c, "status") == "closed")
-    return Error{"ground_closed", type + " " + number + " is closed"};
-  if (string_field(c, "body_bin") != asker.user.body_bin)
-    return Error{"ground_other_body",
-                 type + " " + number + " is conducted by body " + string_field(c, "body_bin")};
-  return {};
+  router_->fetch({p->resources[0], p->subject, p->tr.request_id},
+                 [this, p](Result<sources::Answer> a) {
+                   guarded(p, [&] { deliver(p, std::move(a)); });
+                 });
 }
 
 json GatewayImpl::record_of(const Trace& tr, const std::string& outcome, const std::string& code,
@@ -388,46 +426,84 @@ json GatewayImpl::record_of(const Trace& tr, const std::string& outcome, const s
   return r;
 }
 
-// A refusal or failure: logged, then answered.
-http::Response GatewayImpl::finish(const Trace& tr, const Error& e) {
+// A refusal or failure: logged, then answered. The answer is made before the append so the
+// journal's thread only hands it over.
+void GatewayImpl::finish(const PendingPtr& p, const Error& e) {
   int status = status_of(e.code);
   std::string outcome = status >= 500 ? "failed" : "refused";
-  json rec = record_of(tr, outcome, e.code, status);
+  json rec = record_of(p->tr, outcome, e.code, status);
   if (!e.detail.empty()) rec["detail"] = e.detail;
-  if (auto w = journal_->append("data_request", std::move(rec)); !w)
-    return error_response("journal_unavailable", tr.request_id, "");
-  return error_response(e.code, tr.request_id, e.detail);
+  http::Response answer = error_response(e.code, p->tr.request_id, e.detail);
+  journal_->append_async(
+      "data_request", std::move(rec),
+      [this, p, answer = std::move(answer)](Result<journal::Receipt> w) mutable {
+        reply(p, w ? std::move(answer)
+                   : error_response("journal_unavailable", p->tr.request_id, ""));
+      });
 }
 
-// An answer: logged durably, then released. `data` is the answer's data as JSON text.
-http::Response GatewayImpl::deliver(const Trace& tr, json answer, const std::string& data) {
-  json rec = record_of(tr, answer["found"].get<bool>() ? "answered" : "not_found", "", 200);
-  auto w = journal_->append("data_request", std::move(rec));
-  if (!w) return error_response("journal_unavailable", tr.request_id, "");
-  answer["logged_at"] = w->at_astana;
-  answer["log_seq"] = w->seq;
-  http::Response r;
-  r.body = answer.dump();
-  r.body.pop_back();  // the closing brace: "data" goes last
-  r.body += ",\"data\":";
-  r.body += data;
-  r.body += '}';
-  return r;
+// One resource's answer: logged durably, then released. The data is serialized once (the
+// source's own bytes unless truncated): its hash goes to the log and the same bytes to the
+// officer. Everything but the log position is built before the append.
+void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
+  if (!a) return finish(p, a.error());
+  const policy::Decision& d = p->decisions[0];
+  const bool truncated = d.access == policy::Access::Truncated;
+  std::string data;
+  if (!a->found) {
+    data = "null";
+  } else if (truncated) {
+    json full = a->parsed();
+    if (!full.is_object()) return finish(p, {"source_error", "answer data is not an object"});
+    data = policy::apply_truncation(full, *p->infos[0])
+               .dump(-1, ' ', false, json::error_handler_t::replace);
+  } else {
+    data = std::move(a->data);
+  }
+  p->tr.answer_sha256 = pki::sha256_hex(data);
+  json head = {
+      {"request_id", p->tr.request_id},
+      {"resource", p->resources[0]},
+      {"found", a->found},
+      {"truncated", truncated},
+      {"policy",
+       {{"version", d.version}, {"rule", d.rule}, {"access", policy::to_string(d.access)}}}};
+  std::string body = head.dump();
+  body.pop_back();  // the closing brace: the log position and "data" follow
+  json rec = record_of(p->tr, a->found ? "answered" : "not_found", "", 200);
+  journal_->append_async("data_request", std::move(rec),
+                         [this, p, body = std::move(body),
+                          data = std::move(data)](Result<journal::Receipt> w) mutable {
+                           if (!w) {
+                             reply(p, error_response("journal_unavailable", p->tr.request_id, ""));
+                             return;
+                           }
+                           body += ",\"log_seq\":";
+                           body += std::to_string(w->seq);
+                           body += ",\"logged_at\":";
+                           body += json(w->at_astana).dump();
+                           body += ",\"data\":";
+                           body += data;
+                           body += '}';
+                           http::Response r;
+                           r.body = std::move(body);
+                           reply(p, std::move(r));
+                         });
 }
 
 // The request's record (outcome answered / partial / failed, with a summary per resource) and
-// one "resource_answer" record per resource go to the log in one group commit; nothing is
-// released unless all of them are durable.
-http::Response GatewayImpl::deliver_many(Trace& tr, const std::vector<std::string>& resources,
-                                         const std::vector<policy::Decision>& decisions,
-                                         std::vector<Result<sources::Answer>> answers) {
+// one "resource_answer" record per resource go to the log together (one group commit); nothing
+// is released unless all of them are durable.
+void GatewayImpl::deliver_many(const PendingPtr& p, std::vector<Result<sources::Answer>> answers) {
+  const Trace& tr = p->tr;
+  const auto& resources = p->resources;
   json results = json::array();
   json summary = json::array();
   std::vector<json> records;
   size_t failed = 0;
   for (size_t i = 0; i < resources.size(); ++i) {
-    const policy::Decision& d = decisions[i];
-    const policy::ResourceInfo* info = policy_->catalog().find(resources[i]);
+    const policy::Decision& d = p->decisions[i];
+    const policy::ResourceInfo* info = p->infos[i];
     json item = {
         {"resource", resources[i]},
         {"policy",
@@ -436,6 +512,11 @@ http::Response GatewayImpl::deliver_many(Trace& tr, const std::vector<std::strin
                 {"resource", resources[i]},
                 {"policy", policy_json(d)},
                 {"user", tr.user}};
+    json data = nullptr;
+    if (answers[i] && answers[i]->found) {
+      data = answers[i]->parsed();
+      if (!data.is_object()) answers[i] = Error{"source_error", resources[i] + ": bad data"};
+    }
     if (!answers[i]) {
       ++failed;
       const Error& e = answers[i].error();
@@ -448,8 +529,7 @@ http::Response GatewayImpl::deliver_many(Trace& tr, const std::vector<std::strin
     } else {
       const sources::Answer& a = *answers[i];
       bool truncated = d.access == policy::Access::Truncated;
-      json data =
-          a.found ? (truncated ? policy::apply_truncation(a.data, *info) : a.data) : json(nullptr);
+      if (a.found && truncated) data = policy::apply_truncation(data, *info);
       std::string sha = pki::sha256_hex(data.dump());
       item["status"] = a.found ? "answered" : "not_found";
       item["found"] = a.found;
@@ -470,21 +550,48 @@ http::Response GatewayImpl::deliver_many(Trace& tr, const std::vector<std::strin
   json main = record_of(tr, outcome, "", 200);
   main["resources"] = summary;
 
-  AppendBatch batch(records.size() + 1);
-  batch.add(*journal_, 0, "data_request", std::move(main));
+  // Gathers the receipts; the last one to arrive hands the answer to an I/O thread (building it
+  // is not the journal thread's work).
+  struct Gather {
+    std::mutex mu;
+    std::vector<std::optional<Result<journal::Receipt>>> receipts;
+    size_t left;
+    json results;
+    bool complete;
+  };
+  auto g = std::make_shared<Gather>();
+  g->receipts.resize(records.size() + 1);
+  g->left = records.size() + 1;
+  g->results = std::move(results);
+  g->complete = failed == 0;
+  auto land = [this, p, g](size_t i, Result<journal::Receipt> r) {
+    {
+      std::lock_guard<std::mutex> l(g->mu);
+      g->receipts[i].emplace(std::move(r));
+      if (--g->left != 0) return;
+    }
+    rt_->post([this, p, g] {
+      guarded(p, [&] {
+        for (const auto& r : g->receipts)
+          if (!r || !*r)
+            return reply(p, error_response("journal_unavailable", p->tr.request_id, ""));
+        for (size_t i = 0; i < g->results.size(); ++i)
+          g->results[i]["log_seq"] = (*g->receipts[i + 1])->seq;
+        json answer = {{"request_id", p->tr.request_id},
+                       {"resources", p->resources},
+                       {"complete", g->complete},
+                       {"results", std::move(g->results)},
+                       {"logged_at", (*g->receipts[0])->at_astana},
+                       {"log_seq", (*g->receipts[0])->seq}};
+        reply(p, json_response(200, answer));
+      });
+    });
+  };
+  journal_->append_async("data_request", std::move(main),
+                         [land](Result<journal::Receipt> r) { land(0, std::move(r)); });
   for (size_t i = 0; i < records.size(); ++i)
-    batch.add(*journal_, i + 1, "resource_answer", std::move(records[i]));
-  auto& receipts = batch.wait();
-  for (const auto& r : receipts)
-    if (!r || !*r) return error_response("journal_unavailable", tr.request_id, "");
-  for (size_t i = 0; i < results.size(); ++i) results[i]["log_seq"] = (*receipts[i + 1])->seq;
-  json answer = {{"request_id", tr.request_id},
-                 {"resources", resources},
-                 {"complete", failed == 0},
-                 {"results", std::move(results)},
-                 {"logged_at", (*receipts[0])->at_astana},
-                 {"log_seq", (*receipts[0])->seq}};
-  return json_response(200, answer);
+    journal_->append_async("resource_answer", std::move(records[i]),
+                           [land, i](Result<journal::Receipt> r) { land(i + 1, std::move(r)); });
 }
 
 }  // namespace aaj::app::detail

@@ -400,8 +400,16 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
     // Pending applications go through the real submission path (signature, automatic checks).
     auto level = spdlog::get_level();
     spdlog::set_level(spdlog::level::warn);  // the gateway's access log is noise here
-    auto gw = app::Gateway::create(*cfg);
-    if (!gw) return fail("gateway", gw.error());
+    auto rt = http::Runtime::start({1, 1});
+    auto gw = app::Gateway::create(*cfg, rt);
+    if (!gw) {
+      rt->stop();
+      return fail("gateway", gw.error());
+    }
+    struct StopFirst {  // the runtime's threads call into the gateway: stopped before it goes
+      std::shared_ptr<http::Runtime>& rt;
+      ~StopFirst() { rt->stop(); }
+    } stop_first{rt};
     for (const auto& p : kApplicants) {
       json e;
       if (Status s = make_person(p, e); !s) return fail("applicant_keys", s.error());

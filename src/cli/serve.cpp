@@ -1,6 +1,8 @@
 // `aaj serve` and `aaj sourcesim`: start, announce, wait for SIGINT/SIGTERM, stop cleanly.
 #include <signal.h>
 
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -30,6 +32,19 @@ int wait_for_signal(const sigset_t& set) {
   return sig;
 }
 
+// Log lines are queued and written by a thread of spdlog's own, so no request's thread (an I/O
+// thread, or the event log's) ever waits for stdout. A full queue makes writers wait: lines are
+// not dropped.
+void use_async_logging() {
+  spdlog::init_thread_pool(8192, 1);
+  auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  auto logger = std::make_shared<spdlog::async_logger>(
+      "aaj", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%v");
+  spdlog::flush_every(std::chrono::seconds(1));
+}
+
 void log_json(const nlohmann::json& j) {
   spdlog::info("{}", j.dump());
 }
@@ -43,30 +58,45 @@ int fail(const std::string& what, const Error& e) {
 }  // namespace
 
 int serve(const std::string& config, const std::string& listen) {
-  spdlog::set_pattern("%v");
+  use_async_logging();
   auto cfg = app::load_config(config);
   if (!cfg) return fail("config_error", cfg.error());
   if (!listen.empty()) cfg->listen = listen;
   auto hp = app::split_host_port(cfg->listen);
   if (!hp) return fail("config_error", hp.error());
   sigset_t sigs = block_termination_signals();
-  auto gw = app::Gateway::create(*cfg);
-  if (!gw) return fail("startup_failed", gw.error());
+  // One runtime for the listeners and the source connectors: a data request is served on the
+  // I/O threads from its first byte to its answer, whatever sources and the log it waits for.
+  auto rt = http::Runtime::start({cfg->io_threads, cfg->worker_threads});
+  auto gw = app::Gateway::create(*cfg, rt);
+  if (!gw) {
+    rt->stop();
+    return fail("startup_failed", gw.error());
+  }
   http::ServerOptions o;
+  o.runtime = rt;
   o.host = hp->first;
   o.port = hp->second;
   o.tls = true;
   o.cert_chain_file = cfg->tls_cert.string();
   o.private_key_file = cfg->tls_key.string();
-  o.io_threads = cfg->io_threads;
-  o.worker_threads = cfg->worker_threads;
   o.max_body_bytes = cfg->max_body_bytes;
   o.read_timeout = std::chrono::seconds(cfg->read_timeout_seconds);
   o.idle_timeout = std::chrono::seconds(cfg->idle_timeout_seconds);
   o.error_body = app::error_body;
   app::Gateway* g = gw->get();
-  auto server = http::Server::start(o, [g](const http::Request& r) { return g->handle(r); });
-  if (!server) return fail("startup_failed", server.error());
+  // Stops the threads before the gateway they call into is destroyed (also on early returns).
+  struct StopFirst {
+    std::shared_ptr<http::Runtime>& rt;
+    ~StopFirst() { rt->stop(); }
+  };
+  auto server = http::Server::start(
+      o, [g](const http::Request& r) { return g->handle(r); },
+      [g](http::Request& r, const http::Responder& respond) { return g->handle_async(r, respond); });
+  if (!server) {
+    rt->stop();
+    return fail("startup_failed", server.error());
+  }
   log_json({{"event", "listening"},
             {"service", "aaj"},
             {"url", "https://" + o.host + ":" + std::to_string((*server)->port())},
@@ -74,6 +104,7 @@ int serve(const std::string& config, const std::string& listen) {
             {"mode", cfg->mode}});
   // System-to-system clients (the court bodies' IS) have their own listener with mutual TLS.
   std::unique_ptr<http::Server> systems;
+  StopFirst stop_first{rt};  // destroyed before the servers and the gateway
   if (!cfg->systems_listen.empty()) {
     auto shp = app::split_host_port(cfg->systems_listen);
     if (!shp) return fail("config_error", shp.error());
@@ -82,15 +113,20 @@ int serve(const std::string& config, const std::string& listen) {
     so.port = shp->second;
     so.require_client_certificate = true;
     // Only the system endpoints: the officers' API is not reachable with a system certificate.
-    auto s = http::Server::start(so, [g](const http::Request& r) {
-      if (r.path != "/api/v1/system/requests" && r.path != "/healthz") {
-        http::Response nf;
-        nf.status = 404;
-        nf.body = app::error_body("not_found");
-        return nf;
-      }
-      return g->handle(r);
-    });
+    auto s = http::Server::start(
+        so,
+        [g](const http::Request& r) {
+          if (r.path != "/healthz") {
+            http::Response nf;
+            nf.status = 404;
+            nf.body = app::error_body("not_found");
+            return nf;
+          }
+          return g->handle(r);
+        },
+        [g](http::Request& r, const http::Responder& respond) {
+          return r.path == "/api/v1/system/requests" && g->handle_async(r, respond);
+        });
     if (!s) return fail("startup_failed", s.error());
     systems = std::move(*s);
     log_json({{"event", "listening"},

@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "http/asio_runtime.h"
+
 namespace aaj::http {
 
 std::string Request::header(std::string_view lower_name) const {
@@ -39,18 +41,79 @@ std::string default_error_body(const std::string& code) {
   return "{\"error\":{\"code\":\"" + code + "\"}}";
 }
 
-class ServerImpl final : public Server {
+}  // namespace
+
+// Where an AsyncHandler's answer goes: the waiting session's wake-up timer. `gone` is set when the
+// session stops waiting (answered, not taken, or its coroutine destroyed with the runtime), after
+// which nothing touches the timer or the executor.
+struct Responder::Slot {
+  std::mutex mu;
+  bool gone = false;
+  bool answered = false;
+  Response response;
+  asio::steady_timer* wake = nullptr;
+  asio::any_io_executor executor;
+
+  static void answer(const std::shared_ptr<Slot>& s, Response r) {
+    std::lock_guard<std::mutex> l(s->mu);
+    if (s->gone || s->answered) return;
+    s->answered = true;
+    s->response = std::move(r);
+    // Wakes the session on its own strand (the timer is not thread-safe). Posted under the lock:
+    // the session cannot be gone meanwhile.
+    asio::post(s->executor, [s] {
+      std::lock_guard<std::mutex> l2(s->mu);
+      if (!s->gone && s->wake) s->wake->cancel();
+    });
+  }
+};
+
+// Answers 500 if the last copy of a Responder goes away without an answer.
+struct Responder::Guard {
+  explicit Guard(std::shared_ptr<Slot> s) : slot(std::move(s)) {}
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+  std::shared_ptr<Slot> slot;
+  ~Guard() {
+    if (!slot) return;
+    bool unanswered;
+    {
+      std::lock_guard<std::mutex> l(slot->mu);
+      unanswered = !slot->gone && !slot->answered;
+    }
+    if (unanswered) {
+      spdlog::error("{}", "{\"event\":\"responder_dropped\"}");
+      Response r;
+      r.status = 500;
+      r.body = default_error_body("internal_error");
+      Slot::answer(slot, std::move(r));
+    }
+  }
+};
+
+Responder::Responder(std::shared_ptr<Slot> slot)
+    : guard_(std::make_shared<Guard>(std::move(slot))) {}
+
+void Responder::operator()(Response r) const {
+  if (guard_ && guard_->slot) Slot::answer(guard_->slot, std::move(r));
+}
+
+namespace {
+
+// The state every session of one server shares. Coroutines hold it by shared_ptr, so it outlives
+// the Server object while a shared runtime still runs (or destroys) them.
+class ServerCore : public std::enable_shared_from_this<ServerCore> {
  public:
-  ServerImpl(ServerOptions opts, Handler handler)
+  ServerCore(ServerOptions opts, Handler handler, AsyncHandler async, detail::AsioRuntime& rt)
       : opts_(std::move(opts)),
         handler_(std::move(handler)),
+        async_(std::move(async)),
         ssl_(asio::ssl::context::tls_server),
-        acceptor_(ioc_),
-        pool_(static_cast<size_t>(std::max(1, opts_.worker_threads))) {
+        ioc_(rt.io()),
+        pool_(rt.workers()),
+        acceptor_(asio::make_strand(ioc_)) {
     if (!opts_.error_body) opts_.error_body = default_error_body;
   }
-
-  ~ServerImpl() override { stop(); }
 
   Status init() {
     // Each connection is a descriptor; sources, SQLite and the log need some too. Raise the soft
@@ -97,34 +160,29 @@ class ServerImpl final : public Server {
       return Error{"bind_failed",
                    opts_.host + ":" + std::to_string(opts_.port) + ": " + ec.message()};
     port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(ioc_, accept_loop(), asio::detached);
-    for (int i = 0; i < std::max(1, opts_.io_threads); ++i)
-      threads_.emplace_back([this] { ioc_.run(); });
+    asio::co_spawn(acceptor_.get_executor(), accept_loop(shared_from_this()), asio::detached);
     return {};
   }
 
-  uint16_t port() const override { return port_; }
+  uint16_t port() const { return port_; }
 
-  void stop() override {
+  // Closes the listener on its own strand and waits for it (while the runtime runs), so that no
+  // connection is accepted after this returns. Idempotent.
+  void stop_accepting(bool runtime_running) {
     bool expected = false;
     if (!stopped_.compare_exchange_strong(expected, true)) return;
-    // Close the listener on its own executor and wait for it, so that no connection is accepted
-    // after stop() returns; then stop the I/O threads.
-    std::promise<void> closed;
-    asio::post(ioc_, [this, &closed] {
+    auto closed = std::make_shared<std::promise<void>>();
+    auto done = closed->get_future();
+    asio::post(acceptor_.get_executor(), [self = shared_from_this(), closed] {
       boost::system::error_code ec;
-      acceptor_.close(ec);
-      closed.set_value();
+      self->acceptor_.close(ec);
+      closed->set_value();
     });
-    if (!threads_.empty()) closed.get_future().wait_for(std::chrono::seconds(2));
-    ioc_.stop();
-    for (auto& t : threads_)
-      if (t.joinable()) t.join();
-    pool_.join();
+    if (runtime_running) done.wait_for(std::chrono::seconds(2));
   }
 
  private:
-  awaitable<void> accept_loop() {
+  awaitable<void> accept_loop(std::shared_ptr<ServerCore> self) {
     for (;;) {
       boost::system::error_code ec;
       tcp::socket sock = co_await acceptor_.async_accept(asio::make_strand(ioc_),
@@ -144,9 +202,9 @@ class ServerImpl final : public Server {
       sock.set_option(tcp::no_delay(true), ec);
       auto ex = sock.get_executor();
       if (opts_.tls) {
-        asio::co_spawn(ex, serve_tls(beast::tcp_stream(std::move(sock))), asio::detached);
+        asio::co_spawn(ex, serve_tls(self, beast::tcp_stream(std::move(sock))), asio::detached);
       } else {
-        asio::co_spawn(ex, serve_plain(beast::tcp_stream(std::move(sock))), asio::detached);
+        asio::co_spawn(ex, serve_plain(self, beast::tcp_stream(std::move(sock))), asio::detached);
       }
     }
   }
@@ -157,7 +215,7 @@ class ServerImpl final : public Server {
     ~ConnectionCount() { --n; }
   };
 
-  awaitable<void> serve_plain(beast::tcp_stream stream) {
+  awaitable<void> serve_plain(std::shared_ptr<ServerCore> self, beast::tcp_stream stream) {
     ConnectionCount count(connections_);
     std::string remote = peer(stream.socket());
     co_await session(stream, remote, nullptr);
@@ -165,7 +223,7 @@ class ServerImpl final : public Server {
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  awaitable<void> serve_tls(beast::tcp_stream tcp_stream) {
+  awaitable<void> serve_tls(std::shared_ptr<ServerCore> self, beast::tcp_stream tcp_stream) {
     ConnectionCount count(connections_);
     std::string remote = peer(tcp_stream.socket());
     beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), ssl_);
@@ -277,15 +335,77 @@ class ServerImpl final : public Server {
       bool keep_alive = req.keep_alive();
       unsigned version = req.version();
 
-      // Blocking work goes to the worker pool; the coroutine resumes on this connection's strand.
-      Response resp = co_await asio::co_spawn(
-          pool_.get_executor(), [this, &r]() -> awaitable<Response> { co_return call_handler(r); },
-          use_awaitable);
+      Response resp;
+      bool taken = false;
+      if (async_) {
+        // The handler may answer from any thread; the answer wakes this coroutine on its strand.
+        auto slot = std::make_shared<Responder::Slot>();
+        asio::steady_timer wake(co_await asio::this_coro::executor,
+                                asio::steady_timer::time_point::max());
+        slot->wake = &wake;
+        slot->executor = co_await asio::this_coro::executor;
+        struct Leave {  // runs also when the runtime destroys this coroutine while it waits
+          Responder::Slot& s;
+          ~Leave() {
+            std::lock_guard<std::mutex> l(s.mu);
+            s.gone = true;
+          }
+        } leave{*slot};
+        {
+          Responder responder(slot);
+          taken = call_async(r, responder);
+          if (!taken) {
+            std::lock_guard<std::mutex> l(slot->mu);
+            slot->gone = true;  // copies kept by mistake cannot answer a request not taken
+          }
+        }  // a taken request is now kept alive by the handler's copies alone
+        if (taken) {
+          for (;;) {
+            {
+              std::lock_guard<std::mutex> l(slot->mu);
+              if (slot->answered) {
+                resp = std::move(slot->response);
+                slot->gone = true;
+                break;
+              }
+            }
+            boost::system::error_code wait_ec;
+            co_await wake.async_wait(asio::redirect_error(use_awaitable, wait_ec));
+          }
+        }
+      }
+      if (!taken) {
+        // Blocking work goes to the worker pool; the coroutine resumes on this connection's
+        // strand.
+        resp = co_await asio::co_spawn(
+            pool_.get_executor(), [this, &r]() -> awaitable<Response> { co_return call_handler(r); },
+            use_awaitable);
+      }
       for (const auto& [k, v] : resp.headers)
         if (beast::iequals(k, "connection") && beast::iequals(v, "close")) keep_alive = false;
       bool ok = co_await write(stream, resp, keep_alive, version);
       if (!ok || !keep_alive || stopped_.load()) co_return;
     }
+  }
+
+  // Offers the request to the AsyncHandler; an exception is answered 500 (taken).
+  bool call_async(Request& r, const Responder& respond) {
+    try {
+      return async_(r, respond);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", nlohmann::json{{"event", "handler_exception"},
+                                         {"path", r.path},
+                                         {"what", e.what()}}
+                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    } catch (...) {
+      spdlog::error("{}", nlohmann::json{{"event", "handler_exception"}, {"path", r.path}}.dump(
+                              -1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+    Response resp;
+    resp.status = 500;
+    resp.body = opts_.error_body("internal_error");
+    respond(std::move(resp));
+    return true;
   }
 
   Response call_handler(const Request& r) {
@@ -328,23 +448,51 @@ class ServerImpl final : public Server {
 
   ServerOptions opts_;
   Handler handler_;
-  asio::io_context ioc_;
+  AsyncHandler async_;
   asio::ssl::context ssl_;
+  asio::io_context& ioc_;
+  asio::thread_pool& pool_;
   tcp::acceptor acceptor_;
-  asio::thread_pool pool_;
-  std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
   std::atomic<size_t> connections_{0};
   uint16_t port_ = 0;
 };
 
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(std::shared_ptr<Runtime> rt, bool own_runtime, std::shared_ptr<ServerCore> core)
+      : rt_(std::move(rt)), own_runtime_(own_runtime), core_(std::move(core)) {}
+  ~ServerImpl() override {
+    stop();
+    core_.reset();
+  }
+  uint16_t port() const override { return core_->port(); }
+  void stop() override {
+    core_->stop_accepting(true);
+    if (own_runtime_) rt_->stop();
+  }
+
+ private:
+  std::shared_ptr<Runtime> rt_;  // declared first: destroyed last
+  bool own_runtime_;
+  std::shared_ptr<ServerCore> core_;
+};
+
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::start(ServerOptions opts, Handler handler) {
-  auto s = std::make_unique<ServerImpl>(std::move(opts), std::move(handler));
-  Status st = s->init();
-  if (!st) return st.error();
-  return std::unique_ptr<Server>(std::move(s));
+Result<std::unique_ptr<Server>> Server::start(ServerOptions opts, Handler handler,
+                                              AsyncHandler async) {
+  bool own = !opts.runtime;
+  std::shared_ptr<Runtime> rt =
+      own ? Runtime::start({opts.io_threads, opts.worker_threads}) : opts.runtime;
+  auto core = std::make_shared<ServerCore>(std::move(opts), std::move(handler), std::move(async),
+                                           detail::asio_of(*rt));
+  Status st = core->init();
+  if (!st) {
+    if (own) rt->stop();
+    return st.error();
+  }
+  return std::unique_ptr<Server>(std::make_unique<ServerImpl>(std::move(rt), own, std::move(core)));
 }
 
 }  // namespace aaj::http

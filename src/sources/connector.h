@@ -20,6 +20,7 @@
 //                                       refuses one name with two urls).
 //   connect_timeout_ms   = 1000
 //   timeout_ms           = 5000         whole exchange, per attempt
+//   ca_file              = ""           https: PEM certificates to trust ("" = the system's)
 //   max_concurrency      = 16           requests in flight to the source; 0 = no limit
 //   queue_timeout_ms     = 200          wait for a free slot, then "source_busy"
 //   retries              = 1            extra attempts, only when the query surely did not
@@ -37,6 +38,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "http/runtime.h"
 
 namespace aaj::sources {
 
@@ -48,8 +50,16 @@ struct Query {
 
 struct Answer {
   bool found = false;
-  nlohmann::json data;  // null when not found
+  // The record as the source sent it: the JSON text of an object, already checked to be strict
+  // JSON (UTF-8, no duplicate members, nesting within json_limits). Kept as text so that an
+  // answer passed on whole is neither re-parsed nor re-serialized. "" when not found.
+  std::string data;
+  // data parsed (null when not found). Parses on every call.
+  nlohmann::json parsed() const;
 };
+
+// Called exactly once with a connector's outcome. See Connector::fetch for where it runs.
+using FetchDone = std::function<void(Result<Answer>)>;
 
 struct ConnectorConfig {
   std::string type = "http-json";
@@ -57,12 +67,13 @@ struct ConnectorConfig {
   std::string name;  // source identity for breaker/limiter/health sharing; "" = url
   int connect_timeout_ms = 1000;
   int timeout_ms = 5000;  // whole exchange, per attempt
+  std::string ca_file;    // https sources: PEM certificates to trust; "" = the system's
 
   // Resilience (applied by SourceRouter's decorator, the same for every connector type). All
   // configs sharing a name must agree on these.
   //
-  // Requests in flight to this source at once; 0 = unlimited. Bounds the server workers a slow
-  // source can hold, so the others keep serving the other sources.
+  // Requests in flight to this source at once; 0 = unlimited. Protects the source (and our
+  // memory) from a burst; a slow source holds no thread, only these slots.
   int max_concurrency = 16;
   // Beyond max_concurrency a request waits this long for a slot, then fails with "source_busy".
   int queue_timeout_ms = 200;
@@ -82,7 +93,10 @@ struct ConnectorConfig {
 class Connector {
  public:
   virtual ~Connector() = default;
-  // Asks the source. Blocks for at most the configured timeout(s). Thread-safe.
+  // Asks the source; never blocks. done(result) runs exactly once: on one of the runtime's I/O
+  // threads, or on the calling thread before fetch returns when the outcome is known at once
+  // (e.g. an open circuit) — so a caller must not hold a lock that done takes. done must not
+  // block. Thread-safe.
   // Errors:
   //   "source_timeout"     no (complete) answer in time; the source may have processed it.
   //   "source_unavailable" the source surely did NOT process the query: no connection could be
@@ -92,21 +106,28 @@ class Connector {
   //   "invalid_subject"    the source refused the key (it works; not a failure).
   // Decorators add: "source_busy" (concurrency limit), and "source_unavailable" with a detail
   // saying the circuit is open.
-  virtual Result<Answer> fetch(const Query& q) = 0;
+  virtual void fetch(Query q, FetchDone done) = 0;
 };
 
-using ConnectorFactory = std::function<Result<std::shared_ptr<Connector>>(const ConnectorConfig&)>;
+// Asks `c` and waits for the outcome. Blocks the calling thread, which must not be an I/O thread
+// of the connector's runtime (error "internal_error" rather than a deadlock).
+Result<Answer> fetch_blocking(Connector& c, Query q, const http::Runtime& rt);
+
+// What a connector factory gets besides its config: the runtime whose I/O threads it uses.
+using ConnectorFactory = std::function<Result<std::shared_ptr<Connector>>(
+    const ConnectorConfig&, const std::shared_ptr<http::Runtime>&)>;
 
 // Registers a connector type. Call at startup only.
 void register_connector(const std::string& type, ConnectorFactory f);
-// Builds a plain (unwrapped) connector of cfg.type. Error "unknown_connector" or the factory's
-// error.
-Result<std::shared_ptr<Connector>> make_connector(const ConnectorConfig& cfg);
+// Builds a plain (unwrapped) connector of cfg.type on rt. Error "unknown_connector" or the
+// factory's error.
+Result<std::shared_ptr<Connector>> make_connector(const ConnectorConfig& cfg,
+                                                  const std::shared_ptr<http::Runtime>& rt);
 
 struct RouterOptions {
-  // Threads of the router's fetch_many pool. Fixed at creation: the number of threads never
-  // grows with load (callers help when it is saturated, see fetch_many).
-  int fetch_threads = 8;
+  // The threads the connectors run on (the server's, so an answer resumes its request without a
+  // hand-off). null = a runtime of the router's own with one I/O thread (tools and tests).
+  std::shared_ptr<http::Runtime> runtime;
 };
 
 // Which source serves which resource: a default plus per-resource overrides, each behind the
@@ -119,17 +140,24 @@ class SourceRouter {
   static Result<std::shared_ptr<SourceRouter>> create(
       const ConnectorConfig& fallback, const std::map<std::string, ConnectorConfig>& overrides,
       RouterOptions options = {});
-  ~SourceRouter();  // joins the fetch_many pool; no fetch may be running
+  // No fetch may be running. Stops the runtime if it is the router's own.
+  ~SourceRouter();
   SourceRouter(const SourceRouter&) = delete;
   SourceRouter& operator=(const SourceRouter&) = delete;
 
-  // Asks the source of q.resource on the calling thread. Errors: Connector's plus "source_busy"
-  // and a fast "source_unavailable" while the circuit is open. Thread-safe.
-  Result<Answer> fetch(const Query& q) const;
+  // Asks the source of q.resource (see Connector::fetch for done). Errors: Connector's plus
+  // "source_busy" and a fast "source_unavailable" while the circuit is open. Thread-safe.
+  void fetch(Query q, FetchDone done) const;
 
-  // Asks the sources of all queries concurrently and returns when every one is done (each
-  // bounded by its own source's timeouts and queue wait); results in the order of qs. One
-  // query runs on the calling thread with no hand-off. Thread-safe; blocks the caller.
+  // Asks the sources of all queries concurrently; done(results, in the order of qs) runs once
+  // every one is done, each bounded by its own source's timeouts and queue wait. Same threading
+  // as fetch. Thread-safe.
+  void fetch_many(std::vector<Query> qs,
+                  std::function<void(std::vector<Result<Answer>>)> done) const;
+
+  // Blocking forms for tools and tests: wait on the calling thread, which must not be one of the
+  // runtime's I/O threads ("internal_error"). Thread-safe.
+  Result<Answer> fetch(const Query& q) const;
   std::vector<Result<Answer>> fetch_many(const std::vector<Query>& qs) const;
 
   // Health of every source, ordered by name: a JSON array of

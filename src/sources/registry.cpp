@@ -1,5 +1,7 @@
+#include <future>
 #include <mutex>
 
+#include "core/json_limits.h"
 #include "sources/connector.h"
 
 namespace aaj::sources {
@@ -17,15 +19,30 @@ void register_builtins() {
 }
 }  // namespace
 
+nlohmann::json Answer::parsed() const {
+  if (!found || data.empty()) return nullptr;
+  return nlohmann::json::parse(data, nullptr, false);
+}
+
 void register_connector(const std::string& type, ConnectorFactory f) {
   factories()[type] = std::move(f);
 }
 
-Result<std::shared_ptr<Connector>> make_connector(const ConnectorConfig& cfg) {
+Result<std::shared_ptr<Connector>> make_connector(const ConnectorConfig& cfg,
+                                                  const std::shared_ptr<http::Runtime>& rt) {
   register_builtins();
   auto it = factories().find(cfg.type);
   if (it == factories().end()) return Error{"unknown_connector", "no connector type " + cfg.type};
-  return it->second(cfg);
+  return it->second(cfg, rt);
+}
+
+Result<Answer> fetch_blocking(Connector& c, Query q, const http::Runtime& rt) {
+  if (rt.on_io_thread())
+    return Error{"internal_error", "blocking fetch on an I/O thread would deadlock"};
+  auto p = std::make_shared<std::promise<Result<Answer>>>();
+  auto f = p->get_future();
+  c.fetch(std::move(q), [p](Result<Answer> r) { p->set_value(std::move(r)); });
+  return f.get();
 }
 
 }  // namespace aaj::sources

@@ -4,7 +4,8 @@
 // of a single connector (e.g. the case register).
 #pragma once
 #include <chrono>
-#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/time.h"
+#include "http/runtime.h"
 #include "sources/connector.h"
 
 namespace aaj::sources {
@@ -25,13 +27,14 @@ bool is_source_failure(const std::string& code);
 Status validate_resilience(const ConnectorConfig& cfg, const std::string& where);
 
 // The shared state of one source: limiter, breaker and counters. Shared by every connector
-// wrapped for that source. Thread-safe: one mutex, held for a few instructions per call.
-class SourceGuard {
+// wrapped for that source. Thread-safe: one mutex, held for a few instructions per call and
+// never while a callback runs.
+class SourceGuard : public std::enable_shared_from_this<SourceGuard> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // Uses cfg's resilience fields; cfg must pass validate_resilience.
-  SourceGuard(std::string name, const ConnectorConfig& cfg);
+  // Uses cfg's resilience fields; cfg must pass validate_resilience. Queue timeouts run on rt.
+  SourceGuard(std::string name, const ConnectorConfig& cfg, std::shared_ptr<http::Runtime> rt);
 
   const std::string& name() const { return name_; }
   const ConnectorConfig& config() const { return cfg_; }
@@ -40,10 +43,14 @@ class SourceGuard {
   struct Pass {
     bool probe = false;  // this request is the half-open probe
   };
-  // Admits one request: fails at once with "source_unavailable" while the circuit is open (or
-  // half-open with its probe in flight), else waits up to queue_timeout_ms for a concurrency
-  // slot and fails with "source_busy" after that. `resource` prefixes the error detail.
-  Result<Pass> enter(const std::string& resource);
+  using Admitted = std::function<void(Result<Pass>)>;
+  // Admits one request: fails with "source_unavailable" while the circuit is open (or half-open
+  // with its probe in flight), else takes a concurrency slot, or queues for one up to
+  // queue_timeout_ms and then fails with "source_busy". A waiter is failed with
+  // "source_unavailable" as soon as the circuit opens. `then` runs exactly once: on the calling
+  // thread when decided at once, else on an I/O thread of the runtime. `resource` prefixes the
+  // error detail. The guard must be owned by a shared_ptr.
+  void enter(const std::string& resource, Admitted then);
   // Releases the slot and records the outcome: the final error code ("" = the source answered).
   // `completed` false (the connector threw) releases a probe without judging the source.
   void leave(const Pass& pass, bool completed, const Error* error);
@@ -58,17 +65,32 @@ class SourceGuard {
   static const char* state_name(State s);
   void open_locked(Clock::time_point now);
 
+  struct Waiter {
+    uint64_t id;
+    std::string resource;
+    Admitted then;
+  };
+  // Under mu_: the breaker's verdict for a new admission, or the error to fail it with.
+  std::optional<Error> refusal_locked(const std::string& resource, Clock::time_point now);
+  // Under mu_: takes a slot (and the probe, when half-open).
+  Pass admit_locked();
+  // Runs outside the lock: hands freed slots to waiters and fails waiters the breaker refuses.
+  void dispatch(std::vector<std::pair<Admitted, Result<Pass>>> calls);
+  // Under mu_: the waiters to call now that a slot is free or the circuit opened.
+  void wake_locked(std::vector<std::pair<Admitted, Result<Pass>>>& calls);
+
   const std::string name_;
   const ConnectorConfig cfg_;
+  const std::shared_ptr<http::Runtime> rt_;
 
   mutable std::mutex mu_;
-  std::condition_variable slot_free_;
+  std::deque<Waiter> waiters_;
+  uint64_t next_waiter_ = 0;
   State state_ = State::closed;
   bool probe_in_flight_ = false;
   Clock::time_point open_until_{};
   time::Instant open_until_wall_{};
   int in_flight_ = 0;
-  int waiting_ = 0;
   int consecutive_failures_ = 0;
   uint64_t requests_ = 0, retries_ = 0, failures_ = 0, rejected_ = 0;
   std::optional<Error> last_error_;
@@ -76,10 +98,11 @@ class SourceGuard {
 };
 
 // Wraps `inner` (a plain transport) with guard's limiter and breaker, and retries
-// "source_unavailable" up to guard->config().retries times after retry_backoff_ms, keeping
-// its concurrency slot meanwhile. The result is a Connector like any other; thread-safe if
-// inner is.
+// "source_unavailable" up to guard->config().retries times after retry_backoff_ms (a timer on
+// rt, no thread held), keeping its concurrency slot meanwhile. The result is a Connector like
+// any other; thread-safe if inner is.
 std::shared_ptr<Connector> make_resilient(std::shared_ptr<Connector> inner,
-                                          std::shared_ptr<SourceGuard> guard);
+                                          std::shared_ptr<SourceGuard> guard,
+                                          std::shared_ptr<http::Runtime> rt);
 
 }  // namespace aaj::sources

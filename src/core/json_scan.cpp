@@ -1,0 +1,358 @@
+#include "core/json_scan.h"
+
+#include <cstdint>
+#include <memory>
+#include <unordered_set>
+
+namespace aaj::json_scan {
+namespace {
+
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Member names of one object, for the duplicate check: a short list compared in place, turned
+// into a hash set once an object is large (so a hostile answer cannot make it quadratic).
+class Names {
+ public:
+  bool insert(std::string name) {
+    if (set_) return set_->insert(std::move(name)).second;
+    for (const auto& n : list_)
+      if (n == name) return false;
+    list_.push_back(std::move(name));
+    if (list_.size() > 32) {
+      set_ = std::make_unique<std::unordered_set<std::string>>(list_.begin(), list_.end());
+      list_.clear();
+    }
+    return true;
+  }
+
+ private:
+  std::vector<std::string> list_;
+  std::unique_ptr<std::unordered_set<std::string>> set_;
+};
+
+class Scanner {
+ public:
+  Scanner(std::string_view text, int max_depth) : t_(text), max_depth_(max_depth) {}
+
+  // Scans the whole text. With `members`, the top level must be an object and its members are
+  // collected.
+  Status run(std::vector<Member>* members) {
+    skip_ws();
+    if (members && (p_ >= t_.size() || t_[p_] != '{')) return fail("expected an object");
+    size_t member_start = 0;
+    std::string member_name;
+    for (;;) {
+      // ---- a value is expected at p_ ----
+      skip_ws();
+      if (p_ >= t_.size()) return fail("unexpected end");
+      char c = t_[p_];
+      bool scalar = true;
+      if (c == '{' || c == '[') {
+        if (static_cast<int>(stack_.size()) >= max_depth_)
+          return fail("nested deeper than " + std::to_string(max_depth_));
+        ++p_;
+        stack_.push_back(Frame{c == '{', {}});
+        skip_ws();
+        if (p_ < t_.size() && t_[p_] == (c == '{' ? '}' : ']')) {
+          ++p_;
+          stack_.pop_back();
+        } else if (c == '{') {
+          if (Status s = member_key(members, member_name, member_start); !s) return s;
+          continue;
+        } else {
+          continue;
+        }
+        scalar = false;
+      }
+      if (scalar) {
+        Status s;
+        if (c == '"')
+          s = string(nullptr);
+        else if (c == 't')
+          s = literal("true");
+        else if (c == 'f')
+          s = literal("false");
+        else if (c == 'n')
+          s = literal("null");
+        else if (c == '-' || (c >= '0' && c <= '9'))
+          s = number();
+        else
+          s = fail("unexpected character");
+        if (!s) return s;
+      }
+      // ---- after a complete value: close containers, or go on to the next element ----
+      for (;;) {
+        if (members && stack_.size() == 1)
+          members->push_back(
+              Member{std::move(member_name), t_.substr(member_start, p_ - member_start)});
+        if (stack_.empty()) {
+          skip_ws();
+          if (p_ != t_.size()) return fail("text after the value");
+          return {};
+        }
+        skip_ws();
+        if (p_ >= t_.size()) return fail("unexpected end");
+        Frame& top = stack_.back();
+        char d = t_[p_];
+        if (d == ',') {
+          ++p_;
+          if (top.object) {
+            skip_ws();
+            if (Status s = member_key(members, member_name, member_start); !s) return s;
+          }
+          break;  // the next value
+        }
+        if (d == (top.object ? '}' : ']')) {
+          ++p_;
+          stack_.pop_back();
+          continue;  // the container was a complete value
+        }
+        return fail(top.object ? "expected , or }" : "expected , or ]");
+      }
+    }
+  }
+
+  // Decodes the string token at p_ (which must be '"'), into *out when given.
+  Status string(std::string* out) {
+    ++p_;  // the opening quote
+    size_t run_start = p_;
+    for (;;) {
+      if (p_ >= t_.size()) return fail("unterminated string");
+      auto b = static_cast<unsigned char>(t_[p_]);
+      if (b == '"') {
+        if (out) out->append(t_.substr(run_start, p_ - run_start));
+        ++p_;
+        return {};
+      }
+      if (b < 0x20) return fail("control character in a string");
+      if (b == '\\') {
+        if (out) out->append(t_.substr(run_start, p_ - run_start));
+        if (Status s = escape(out); !s) return s;
+        run_start = p_;
+        continue;
+      }
+      if (b < 0x80) {
+        ++p_;
+        continue;
+      }
+      if (Status s = utf8_sequence(); !s) return s;
+    }
+  }
+
+  size_t pos() const { return p_; }
+
+ private:
+  struct Frame {
+    bool object;
+    Names names;
+  };
+
+  Error fail(const std::string& what) const {
+    return Error{"invalid_json", what + " at byte " + std::to_string(p_)};
+  }
+
+  void skip_ws() {
+    while (p_ < t_.size() && is_ws(t_[p_])) ++p_;
+  }
+
+  // At a member name (after '{' or ','): the name, the colon; records where the value starts.
+  Status member_key(std::vector<Member>* members, std::string& name, size_t& value_start) {
+    if (p_ >= t_.size() || t_[p_] != '"') return fail("expected a member name");
+    std::string key;
+    if (Status s = string(&key); !s) return s;
+    if (!stack_.back().names.insert(key)) return fail("duplicate member \"" + key + "\"");
+    skip_ws();
+    if (p_ >= t_.size() || t_[p_] != ':') return fail("expected :");
+    ++p_;
+    skip_ws();
+    if (members && stack_.size() == 1) {
+      name = std::move(key);
+      value_start = p_;
+    }
+    return {};
+  }
+
+  Status literal(std::string_view word) {
+    if (t_.substr(p_, word.size()) != word) return fail("unexpected character");
+    p_ += word.size();
+    return {};
+  }
+
+  Status number() {
+    auto digit = [&] { return p_ < t_.size() && t_[p_] >= '0' && t_[p_] <= '9'; };
+    if (t_[p_] == '-') ++p_;
+    if (!digit()) return fail("bad number");
+    if (t_[p_] == '0') {
+      ++p_;
+    } else {
+      while (digit()) ++p_;
+    }
+    if (p_ < t_.size() && t_[p_] == '.') {
+      ++p_;
+      if (!digit()) return fail("bad number");
+      while (digit()) ++p_;
+    }
+    if (p_ < t_.size() && (t_[p_] == 'e' || t_[p_] == 'E')) {
+      ++p_;
+      if (p_ < t_.size() && (t_[p_] == '+' || t_[p_] == '-')) ++p_;
+      if (!digit()) return fail("bad number");
+      while (digit()) ++p_;
+    }
+    return {};
+  }
+
+  Result<uint32_t> hex4() {
+    if (p_ + 4 > t_.size()) return fail("bad \\u escape");
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+      int d = hex_digit(t_[p_ + i]);
+      if (d < 0) return fail("bad \\u escape");
+      v = v * 16 + static_cast<uint32_t>(d);
+    }
+    p_ += 4;
+    return v;
+  }
+
+  // At a backslash.
+  Status escape(std::string* out) {
+    ++p_;
+    if (p_ >= t_.size()) return fail("unterminated string");
+    char e = t_[p_++];
+    char plain = 0;
+    switch (e) {
+      case '"':
+        plain = '"';
+        break;
+      case '\\':
+        plain = '\\';
+        break;
+      case '/':
+        plain = '/';
+        break;
+      case 'b':
+        plain = '\b';
+        break;
+      case 'f':
+        plain = '\f';
+        break;
+      case 'n':
+        plain = '\n';
+        break;
+      case 'r':
+        plain = '\r';
+        break;
+      case 't':
+        plain = '\t';
+        break;
+      case 'u': {
+        auto hi = hex4();
+        if (!hi) return hi.error();
+        uint32_t cp = *hi;
+        if (cp >= 0xDC00 && cp <= 0xDFFF) return fail("lone low surrogate");
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          if (p_ + 2 > t_.size() || t_[p_] != '\\' || t_[p_ + 1] != 'u')
+            return fail("lone high surrogate");
+          p_ += 2;
+          auto lo = hex4();
+          if (!lo) return lo.error();
+          if (*lo < 0xDC00 || *lo > 0xDFFF) return fail("lone high surrogate");
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (*lo - 0xDC00);
+        }
+        if (out) append_utf8(*out, cp);
+        return {};
+      }
+      default:
+        return fail("bad escape");
+    }
+    if (out) *out += plain;
+    return {};
+  }
+
+  // One multi-byte UTF-8 sequence at p_ (its lead byte is >= 0x80), per RFC 3629.
+  Status utf8_sequence() {
+    auto at = [&](size_t i) { return static_cast<unsigned char>(t_[i]); };
+    unsigned char b0 = at(p_);
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      n = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      n = 3;
+      if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
+      if (b0 == 0xED) hi = 0x9F;  // no surrogates
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      n = 4;
+      if (b0 == 0xF0) lo = 0x90;
+      if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+    } else {
+      return fail("invalid UTF-8");
+    }
+    if (p_ + n > t_.size()) return fail("invalid UTF-8");
+    if (at(p_ + 1) < lo || at(p_ + 1) > hi) return fail("invalid UTF-8");
+    for (size_t i = 2; i < n; ++i)
+      if (at(p_ + i) < 0x80 || at(p_ + i) > 0xBF) return fail("invalid UTF-8");
+    p_ += n;
+    return {};
+  }
+
+  std::string_view t_;
+  int max_depth_;
+  size_t p_ = 0;
+  std::vector<Frame> stack_;
+};
+
+}  // namespace
+
+Status validate(std::string_view text, int max_depth) {
+  return Scanner(text, max_depth).run(nullptr);
+}
+
+Result<std::vector<Member>> object_members(std::string_view text, int max_depth) {
+  std::vector<Member> out;
+  if (Status s = Scanner(text, max_depth).run(&out); !s) return s.error();
+  return out;
+}
+
+const Member* find(const std::vector<Member>& members, std::string_view name) {
+  for (const auto& m : members)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+Result<std::string> string_value(std::string_view token) {
+  if (token.empty() || token.front() != '"') return Error{"invalid_json", "not a string"};
+  Scanner s(token, 1);
+  std::string out;
+  if (Status st = s.string(&out); !st) return st.error();
+  if (s.pos() != token.size()) return Error{"invalid_json", "text after the string"};
+  return out;
+}
+
+}  // namespace aaj::json_scan
