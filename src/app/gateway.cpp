@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "app/replay_guard.h"
@@ -10,6 +11,7 @@
 #include "core/grounds.h"
 #include "core/ids.h"
 #include "core/json_limits.h"
+#include "core/json_scan.h"
 #include "core/messages.h"
 #include "core/time.h"
 #include "journal/journal.h"
@@ -84,13 +86,52 @@ http::Response error_response(const std::string& code, const std::string& reques
   return json_response(status_of(code), j);
 }
 
+std::string access_log_line(std::string_view method, std::string_view path, int status,
+                            int64_t micros, std::string_view remote) {
+  std::string line = R"({"event":"http","method":)";
+  auto text = [&line](std::string_view v) {
+    const size_t at = line.size();
+    if (!json_scan::append_string(line, v)) {
+      line.resize(at);
+      line += json(std::string(v)).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+  };
+  text(method);
+  line += R"(,"path":)";
+  text(path);
+  line += R"(,"remote":)";
+  text(remote);
+  line += R"(,"status":)";
+  line += std::to_string(status);
+  line += R"(,"us":)";
+  line += std::to_string(micros);
+  line += '}';
+  return line;
+}
+
 std::string uuid_v4() {
-  std::string b = auth::random_bytes(16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  std::string hex = pki::to_hex(b);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20);
+  // Request ids are unique, not secret: their random bytes come from the CSPRNG 4 KiB at a time
+  // (a RAND_bytes call per id cost more than the rest of making it).
+  thread_local std::string pool;
+  thread_local size_t used = 0;
+  if (used + 16 > pool.size()) {
+    pool = auth::random_bytes(4096);
+    used = 0;
+  }
+  unsigned char b[16];
+  std::memcpy(b, pool.data() + used, 16);
+  used += 16;
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t o = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++o;  // the dashes
+    out[o++] = kHex[b[i] >> 4];
+    out[o++] = kHex[b[i] & 15];
+  }
+  return out;
 }
 
 // The CMS verifier's reasons that describe an unreadable container, not a refusal.
@@ -181,7 +222,18 @@ Status GatewayImpl::init() {
     case_register_ = *reg;
   }
   if (Status s = init_entry(); !s) return s;
-  return refill_replay_guard();
+  if (Status s = refill_replay_guard(); !s) return s;
+  log_traffic_every(std::chrono::seconds(10));
+  return {};
+}
+
+void GatewayImpl::log_traffic_every(std::chrono::seconds every) {
+  rt_->after(every, [this, every] {
+    json summary = traffic_.take(static_cast<double>(every.count()));
+    if (!summary.is_null())
+      spdlog::info("{}", summary.dump(-1, ' ', false, json::error_handler_t::replace));
+    log_traffic_every(every);
+  });
 }
 
 http::Response GatewayImpl::handle(const http::Request& req) {
@@ -190,13 +242,7 @@ http::Response GatewayImpl::handle(const http::Request& req) {
   auto us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
           .count();
-  spdlog::info("{}", json{{"event", "http"},
-                          {"method", req.method},
-                          {"path", req.path},
-                          {"status", r.status},
-                          {"us", us},
-                          {"remote", req.remote}}
-                         .dump(-1, ' ', false, json::error_handler_t::replace));
+  spdlog::info("{}", access_log_line(req.method, req.path, r.status, us, req.remote));
   return r;
 }
 
@@ -265,7 +311,10 @@ http::Response GatewayImpl::health(const http::Request&) {
       if (h.value("state", "") == "open") problems.push_back("case register unavailable");
   json j = {{"status", problems.empty() ? "ok" : "degraded"},
             {"time", time::format_astana(now)},
-            {"journal", {{"last_seq", journal_->last_seq()}}},
+            {"journal",
+             {{"last_seq", journal_->last_seq()},
+              {"appended", journal_->stats().records},
+              {"batches", journal_->stats().batches}}},
             {"crl", report},
             {"sources", router_->health()}};
   if (!register_health.is_null()) j["case_register"] = register_health;

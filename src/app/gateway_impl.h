@@ -14,6 +14,7 @@
 #include "app/config.h"
 #include "app/gateway.h"
 #include "app/replay_guard.h"
+#include "app/traffic.h"
 #include "auth/challenges.h"
 #include "auth/sms.h"
 #include "auth/webauthn.h"
@@ -59,6 +60,11 @@ struct SignedDocument {
   pki::VerifyResult verified;
   json content;  // null when the signed content is not JSON
 };
+
+// One access-log line: {"event":"http","method","path","remote","status","us"} (JSON, keys in
+// this order; a path that is not UTF-8 is logged with replacement characters).
+std::string access_log_line(std::string_view method, std::string_view path, int status,
+                            int64_t micros, std::string_view remote);
 
 // The portal's session cookie (Secure, HttpOnly, SameSite=Strict); "" and 0 clear it.
 std::string session_cookie(const std::string& token, int max_age_seconds);
@@ -154,6 +160,8 @@ class GatewayImpl final : public Gateway {
 
   Status init();
   http::Response handle(const http::Request& req) override;
+  // Logs the data requests' summary every `every` (see traffic.h), on the runtime's timer.
+  void log_traffic_every(std::chrono::seconds every);
   bool handle_async(http::Request& req, const http::Responder& respond) override;
 
  private:
@@ -191,7 +199,7 @@ class GatewayImpl final : public Gateway {
   void deliver(const PendingPtr& p, Result<sources::Answer> a);
   // Several resources asked at once: every resource's outcome is its own log record.
   void deliver_many(const PendingPtr& p, std::vector<Result<sources::Answer>> answers);
-  json record_of(const Trace& tr, const std::string& outcome, const std::string& code, int status);
+  json record_of(Trace& tr, const std::string& outcome, const std::string& code, int status);
   // A refusal or failure: logged, then answered.
   void finish(const PendingPtr& p, const Error& e);
   // Answers once, with an access-log line.
@@ -285,6 +293,7 @@ class GatewayImpl final : public Gateway {
   auth::ChallengeTable challenges_;
   ReplayGuard replay_;
   SessionCache session_cache_;
+  TrafficSummary traffic_;
   std::shared_ptr<auth::SmsGateway> sms_gateway_;
   std::unique_ptr<auth::SmsCodes> sms_codes_;
   std::array<std::mutex, 64> factor_locks_;

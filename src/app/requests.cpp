@@ -172,13 +172,9 @@ void GatewayImpl::reply(const PendingPtr& p, http::Response r) {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                 std::chrono::steady_clock::now() - p->started)
                 .count();
-  spdlog::info("{}", json{{"event", "http"},
-                          {"method", p->method},
-                          {"path", p->path},
-                          {"status", r.status},
-                          {"us", us},
-                          {"remote", p->tr.remote}}
-                         .dump(-1, ' ', false, json::error_handler_t::replace));
+  // Each data request is in the event log with far more than an access-log line would say; the
+  // server log gets a summary every interval instead of a line per request (traffic.h).
+  traffic_.note(p->path, r.status, us);
   auto respond = std::move(p->respond);
   p->respond = nullptr;
   if (respond) respond(std::move(r));
@@ -295,13 +291,17 @@ void GatewayImpl::serve_document(const PendingPtr& p, const pki::VerifyResult& v
   if (json_limits::too_deep(v.content))
     return finish(p, {"invalid_document", "the document nests deeper than " +
                                               std::to_string(json_limits::kMaxDepth)});
-  json doc = json::parse(v.content, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object())
+  tr.document = json::parse(v.content, nullptr, false);
+  if (tr.document.is_discarded() || !tr.document.is_object()) {
+    tr.document = nullptr;
     return finish(p, {"invalid_document", "the signed content is not a JSON object"});
+  }
   // The document goes into the event log: refuse now what the log cannot hold (floats).
-  if (Status b = journal::check_body(doc); !b)
+  if (Status b = journal::check_body(tr.document); !b) {
+    tr.document = nullptr;
     return finish(p, {"invalid_document", b.error().detail});
-  tr.document = doc;
+  }
+  const json& doc = tr.document;  // kept in the trace until the record takes it
   for (const char* f : {"purpose", "nonce", "signed_at"})
     if (!doc.contains(f) || !doc[f].is_string())
       return finish(p, {"invalid_document", std::string(f) + " is required (a string)"});
@@ -406,7 +406,9 @@ void GatewayImpl::ask_sources(const PendingPtr& p) {
                  });
 }
 
-json GatewayImpl::record_of(const Trace& tr, const std::string& outcome, const std::string& code,
+// Takes what the trace holds (it is the request's last use of it): the signed request and the
+// document are moved, not copied, into the record.
+json GatewayImpl::record_of(Trace& tr, const std::string& outcome, const std::string& code,
                             int status) {
   json r = {{"request_id", tr.request_id},
             {"outcome", outcome},
@@ -414,14 +416,14 @@ json GatewayImpl::record_of(const Trace& tr, const std::string& outcome, const s
             {"remote", tr.remote}};
   if (!code.empty()) r["code"] = code;
   if (!tr.user.is_null()) r["user"] = tr.user;
-  if (!tr.system.is_null()) r["system"] = tr.system;
-  if (!tr.signer.is_null()) r["signer"] = tr.signer;
+  if (!tr.system.is_null()) r["system"] = std::move(tr.system);
+  if (!tr.signer.is_null()) r["signer"] = std::move(tr.signer);
   if (!tr.cms_sha256.empty()) r["cms_sha256"] = tr.cms_sha256;
   // The signed request is evidence only from a known asker; anonymous junk is not archived.
-  if (!tr.cms_base64.empty() && !tr.user.is_null()) r["cms"] = tr.cms_base64;
-  if (!tr.document.is_null()) r["document"] = tr.document;
-  if (!tr.policy.is_null()) r["policy"] = tr.policy;
-  if (!tr.ground_check.is_null()) r["ground_check"] = tr.ground_check;
+  if (!tr.cms_base64.empty() && !tr.user.is_null()) r["cms"] = std::move(tr.cms_base64);
+  if (!tr.document.is_null()) r["document"] = std::move(tr.document);
+  if (!tr.policy.is_null()) r["policy"] = std::move(tr.policy);
+  if (!tr.ground_check.is_null()) r["ground_check"] = std::move(tr.ground_check);
   if (!tr.answer_sha256.empty()) r["answer_sha256"] = tr.answer_sha256;
   return r;
 }
@@ -495,7 +497,7 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
 // one "resource_answer" record per resource go to the log together (one group commit); nothing
 // is released unless all of them are durable.
 void GatewayImpl::deliver_many(const PendingPtr& p, std::vector<Result<sources::Answer>> answers) {
-  const Trace& tr = p->tr;
+  Trace& tr = p->tr;
   const auto& resources = p->resources;
   json results = json::array();
   json summary = json::array();

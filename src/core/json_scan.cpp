@@ -36,6 +36,41 @@ void append_utf8(std::string& out, uint32_t cp) {
   }
 }
 
+// Bytes a string may hold as they are: printable ASCII other than '"' and '\\'.
+struct PlainTable {
+  bool v[256];
+  constexpr PlainTable() : v{} {
+    for (int c = 0x20; c < 0x80; ++c) v[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainTable kPlain;
+
+// Length of the UTF-8 sequence at p (its lead byte >= 0x80) per RFC 3629, or 0 if invalid: no
+// overlong forms, no surrogates, nothing above U+10FFFF.
+size_t utf8_sequence_length(const unsigned char* p, size_t avail) {
+  unsigned char b0 = p[0];
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (n > avail) return 0;
+  if (p[1] < lo || p[1] > hi) return 0;
+  for (size_t i = 2; i < n; ++i)
+    if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+  return n;
+}
+
 // Member names of one object, for the duplicate check: a short list compared in place, turned
 // into a hash set once an object is large (so a hostile answer cannot make it quadratic).
 class Names {
@@ -143,9 +178,12 @@ class Scanner {
   Status string(std::string* out) {
     ++p_;  // the opening quote
     size_t run_start = p_;
+    const size_t n = t_.size();
+    const auto* bytes = reinterpret_cast<const unsigned char*>(t_.data());
     for (;;) {
-      if (p_ >= t_.size()) return fail("unterminated string");
-      auto b = static_cast<unsigned char>(t_[p_]);
+      while (p_ < n && kPlain.v[bytes[p_]]) ++p_;  // the common case: printable ASCII
+      if (p_ >= n) return fail("unterminated string");
+      auto b = bytes[p_];
       if (b == '"') {
         if (out) out->append(t_.substr(run_start, p_ - run_start));
         ++p_;
@@ -295,29 +333,11 @@ class Scanner {
     return {};
   }
 
-  // One multi-byte UTF-8 sequence at p_ (its lead byte is >= 0x80), per RFC 3629.
+  // One multi-byte UTF-8 sequence at p_ (its lead byte is >= 0x80).
   Status utf8_sequence() {
-    auto at = [&](size_t i) { return static_cast<unsigned char>(t_[i]); };
-    unsigned char b0 = at(p_);
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      n = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      n = 3;
-      if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
-      if (b0 == 0xED) hi = 0x9F;  // no surrogates
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      n = 4;
-      if (b0 == 0xF0) lo = 0x90;
-      if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-    } else {
-      return fail("invalid UTF-8");
-    }
-    if (p_ + n > t_.size()) return fail("invalid UTF-8");
-    if (at(p_ + 1) < lo || at(p_ + 1) > hi) return fail("invalid UTF-8");
-    for (size_t i = 2; i < n; ++i)
-      if (at(p_ + i) < 0x80 || at(p_ + i) > 0xBF) return fail("invalid UTF-8");
+    size_t n = utf8_sequence_length(reinterpret_cast<const unsigned char*>(t_.data()) + p_,
+                                    t_.size() - p_);
+    if (n == 0) return fail("invalid UTF-8");
     p_ += n;
     return {};
   }
@@ -338,6 +358,60 @@ Result<std::vector<Member>> object_members(std::string_view text, int max_depth)
   std::vector<Member> out;
   if (Status s = Scanner(text, max_depth).run(&out); !s) return s.error();
   return out;
+}
+
+bool append_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  out.reserve(out.size() + n + 2);
+  out += '"';
+  size_t i = 0;
+  while (i < n) {
+    size_t run = i;
+    while (run < n && kPlain.v[b[run]]) ++run;
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i >= n) break;
+    unsigned char c = b[i];
+    if (c >= 0x80) {
+      size_t len = utf8_sequence_length(b + i, n - i);
+      if (len == 0) return false;
+      out.append(s.data() + i, len);
+      i += len;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:  // other control characters
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    }
+    ++i;
+  }
+  out += '"';
+  return true;
 }
 
 const Member* find(const std::vector<Member>& members, std::string_view name) {

@@ -37,6 +37,12 @@ Result<std::vector<Member>> object_members(std::string_view text,
 // The value of the member `name`, or nullptr (a pointer into `members`).
 const Member* find(const std::vector<Member>& members, std::string_view name);
 
+// Appends `s` as a JSON string (quotes included), escaped exactly as nlohmann::json::dump()
+// escapes it (no ASCII-only mode): '"', '\\', and control characters (\b \f \n \r \t or
+// \u00XX lowercase); everything else, UTF-8 included, as it is. Returns false, with `out` in an
+// unspecified state, when `s` is not valid UTF-8.
+bool append_string(std::string& out, std::string_view s);
+
 // The string a JSON string's text denotes ("\"a\\u00e9\"" → "aé"). Error "invalid_json" when
 // `token` is not one valid JSON string.
 Result<std::string> string_value(std::string_view token);

@@ -427,7 +427,8 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   }
 
   template <class Stream>
-  awaitable<bool> write(Stream& stream, const Response& r, bool keep_alive, unsigned version) {
+  // Takes r's body (moved into the message, not copied).
+  awaitable<bool> write(Stream& stream, Response& r, bool keep_alive, unsigned version) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
     res.set(bhttp::field::server, "aaj");
     res.set(bhttp::field::content_type, r.content_type);
@@ -438,7 +439,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
     // After the handler's headers: a handler's "Connection: close" has already cleared
     // keep_alive (see session()), which Beast would otherwise drop from an HTTP/1.1 answer.
     res.keep_alive(keep_alive);
-    res.body() = r.body;
+    res.body() = std::move(r.body);
     res.prepare_payload();
     beast::get_lowest_layer(stream).expires_after(opts_.read_timeout);
     boost::system::error_code ec;

@@ -9,6 +9,8 @@
 
 #include <openssl/evp.h>
 
+#include "core/json_scan.h"
+
 namespace aaj::journal::codec {
 namespace {
 
@@ -78,7 +80,65 @@ bool find_bad_value(const json& j, std::string& path, const char*& what) {
   }
 }
 
+// The serializer of dump_body: false on a value check_body refuses or invalid UTF-8.
+bool dump_value(const json& j, std::string& out) {
+  switch (j.type()) {
+    case json::value_t::null:
+      out += "null";
+      return true;
+    case json::value_t::boolean:
+      out += j.get<bool>() ? "true" : "false";
+      return true;
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: {
+      char num[24];
+      auto [p, ec] = j.is_number_unsigned()
+                         ? std::to_chars(num, num + sizeof num, j.get<uint64_t>())
+                         : std::to_chars(num, num + sizeof num, j.get<int64_t>());
+      out.append(num, p);
+      return true;
+    }
+    case json::value_t::string:
+      return json_scan::append_string(out, j.get_ref<const std::string&>());
+    case json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& v : j) {
+        if (!first) out += ',';
+        first = false;
+        if (!dump_value(v, out)) return false;
+      }
+      out += ']';
+      return true;
+    }
+    case json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        if (!json_scan::append_string(out, it.key())) return false;
+        out += ':';
+        if (!dump_value(it.value(), out)) return false;
+      }
+      out += '}';
+      return true;
+    }
+    default:  // floats, binary, discarded
+      return false;
+  }
+}
+
 }  // namespace
+
+Status dump_body(const json& body, std::string& out) {
+  if (!body.is_object()) return Error{"invalid_record", "body must be a JSON object"};
+  const size_t start = out.size();
+  if (dump_value(body, out)) return {};
+  out.resize(start);
+  if (Status s = check_body(body); !s) return s;  // names the float or binary value
+  return Error{"invalid_record", "not valid UTF-8"};
+}
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   if (!ctx_ || EVP_DigestInit_ex(ctx_, sha256_md(), nullptr) != 1) std::abort();

@@ -37,6 +37,12 @@ class Sha256 {
 // "invalid_record" naming the JSON pointer of the offending value.
 Status check_body(const nlohmann::json& body);
 
+// Appends body.dump() to out, byte for byte the same, without nlohmann's per-character output
+// (the records carry the signed request as a long base64 string). Refuses what check_body and
+// dump() refuse: "invalid_record" for a body that is not an object, a float or binary value
+// (naming its JSON pointer) or invalid UTF-8.
+Status dump_body(const nlohmann::json& body, std::string& out);
+
 // Appends the canonical line of one record (with the trailing '\n') to out and writes its hash
 // to hash_out. type_json and body_json are the dump() of the type string and the body; at_utc,
 // at_astana and prev must be plain ASCII without characters JSON escapes (they are).

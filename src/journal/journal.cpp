@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/json_scan.h"
 #include "journal/codec.h"
 
 namespace aaj::journal {
@@ -205,14 +206,9 @@ class Journal::Impl {
   // sequencing and hashing are left for the serial flusher.
   static Status prepare(std::string_view type, const json& body, Pending& p) {
     if (type.empty()) return Error{"invalid_record", "empty type"};
-    if (auto s = codec::check_body(body); !s.ok()) return s;
-    try {
-      p.type_json = json(std::string(type)).dump();
-      p.body_json = body.dump();
-    } catch (const json::exception& e) {
-      return Error{"invalid_record", std::string("not valid UTF-8: ") + e.what()};
-    }
-    return {};
+    if (!json_scan::append_string(p.type_json, type))
+      return Error{"invalid_record", "type is not valid UTF-8"};
+    return codec::dump_body(body, p.body_json);
   }
 
   // Queues p unless the journal has failed. On refusal p is left untouched.
@@ -222,8 +218,9 @@ class Journal::Impl {
       std::lock_guard lk(mu_);
       if (failed_) return failure_;
       queue_.push_back(std::move(p));
-      // The flusher only sleeps while the queue is empty, so only the first item must wake it.
-      wake = queue_.size() == 1;
+      // The flusher sleeps while the queue is empty, so the first item must wake it; and during
+      // a commit delay, a full group ends the wait early.
+      wake = queue_.size() == 1 || queue_.size() == kDelayGroup;
     }
     if (wake) cv_.notify_one();
     return {};
@@ -236,6 +233,21 @@ class Journal::Impl {
         std::unique_lock lk(mu_);
         cv_.wait(lk, [&] { return !queue_.empty() || stopping_; });
         if (queue_.empty()) return;  // stopping and drained
+        auto now = std::chrono::steady_clock::now();
+        const double delay_s = std::chrono::duration<double>(opt_.commit_delay).count();
+        if (delay_s > 0 && !stopping_ && queue_.size() < kDelayGroup &&
+            arrival_rate_ * delay_s >= 2.0) {
+          cv_.wait_until(lk, now + opt_.commit_delay,
+                         [&] { return stopping_ || queue_.size() >= kDelayGroup; });
+          now = std::chrono::steady_clock::now();
+        }
+        // Records per second since the previous take, smoothed: decides the next delay.
+        double since = std::chrono::duration<double>(now - last_take_).count();
+        if (since > 0) {
+          double rate = static_cast<double>(queue_.size()) / since;
+          arrival_rate_ = since > 1.0 ? rate : 0.7 * arrival_rate_ + 0.3 * rate;
+        }
+        last_take_ = now;
         // Swapping keeps both vectors' capacity: no allocation per batch in steady state.
         batch.swap(queue_);
       }
@@ -363,8 +375,13 @@ class Journal::Impl {
   Options opt_;
   const int fd_;
 
+  // A commit delay ends early once this many records are queued.
+  static constexpr size_t kDelayGroup = 64;
+
   std::mutex mu_;
   std::condition_variable cv_;
+  double arrival_rate_ = 0;  // records/s, smoothed; flusher thread only
+  std::chrono::steady_clock::time_point last_take_{};  // flusher thread only
   std::vector<Pending> queue_;  // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   bool failed_ = false;         // guarded by mu_; sticky

@@ -21,6 +21,7 @@
 // from the file alone: compare VerifyReport::head_hash/records with an externally kept anchor
 // (sealed segments and Merkle checkpoints are a later step; nothing here precludes them).
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -47,6 +48,11 @@ struct Options {
   // Most records written with one write()+fdatasync (a write is also kept near 4 MiB). Larger
   // queues are split into several batches.
   size_t max_batch = 1024;
+  // Group commit under load (like PostgreSQL's commit_delay): when records have been arriving
+  // fast enough that at least two more are expected within this time, the flusher waits this
+  // long (or until 64 are queued) before writing, so that one fdatasync covers many records.
+  // Under light load it never waits. 0 = never wait.
+  std::chrono::microseconds commit_delay{500};
   // Source of record timestamps; empty means time::now(). For tests.
   std::function<time::Instant()> clock;
 };

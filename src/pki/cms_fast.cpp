@@ -119,7 +119,8 @@ struct SignerEntry {
   CertInfo info;
   // Chain decided once (chain_cached) or per call with `untrusted`.
   bool chain_cached = false;
-  X509Ptr issuer;  // the signer's issuer in the chain (for revocation)
+  X509Ptr issuer;          // the signer's issuer in the chain (for revocation)
+  std::string issuer_key;  // CrlStore::issuer_key_of(issuer), when chain_cached
   struct Level {
     int depth = 0;
     int64_t not_before = 0;  // seconds since the epoch
@@ -571,10 +572,12 @@ std::shared_ptr<const detail::SignerEntry> CmsVerifier::build_entry(
       }
       if (cached) {
         X509* issuer = n > 1 ? sk_X509_value(chain.get(), 1) : sk_X509_value(chain.get(), 0);
-        if (X509_up_ref(issuer) == 1)
+        if (X509_up_ref(issuer) == 1) {
           e->issuer.reset(issuer);
-        else
+          e->issuer_key = CrlStore::issuer_key_of(issuer);
+        } else {
           cached = false;
+        }
       }
     }
   }
@@ -672,7 +675,9 @@ std::optional<VerifyResult> CmsVerifier::run_fast(const std::string& der,
     return fail("wrong_key_usage", why);
 
   if (opts.check_revocation && crls_) {
-    RevocationStatus st = crls_->status(entry->signer.get(), issuer, opts.at);
+    RevocationStatus st = entry->chain_cached
+                              ? crls_->status(entry->signer.get(), issuer, entry->issuer_key, opts.at)
+                              : crls_->status(entry->signer.get(), issuer, opts.at);
     r.revocation = std::string(to_string(st.kind));
     switch (st.kind) {
       case RevocationStatus::Kind::Revoked:

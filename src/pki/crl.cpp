@@ -434,7 +434,16 @@ json CrlStore::last_report() const {
   return last_report_;
 }
 
+std::string CrlStore::issuer_key_of(X509* issuer) {
+  return issuer ? issuer_key(issuer) : std::string();
+}
+
 RevocationStatus CrlStore::status(X509* cert, X509* issuer, time::Instant at) const {
+  return status(cert, issuer, issuer ? issuer_key(issuer) : std::string(), at);
+}
+
+RevocationStatus CrlStore::status(X509* cert, X509* issuer, const std::string& key,
+                                  time::Instant at) const {
   using Kind = RevocationStatus::Kind;
   RevocationStatus st;
   if (cert == nullptr || issuer == nullptr) {
@@ -446,7 +455,7 @@ RevocationStatus CrlStore::status(X509* cert, X509* issuer, time::Instant at) co
     return st;
   }
   std::shared_ptr<const State> snap = state_.load();
-  auto found = snap->by_issuer.find(issuer_key(issuer));
+  auto found = snap->by_issuer.find(key);
   if (found == snap->by_issuer.end()) {
     st.detail = "no CRL held for issuer " + name_to_string(X509_get_subject_name(issuer));
     return st;

@@ -96,6 +96,14 @@ class CrlStore {
   // Neither pointer is owned or modified beyond OpenSSL's internal caches. Thread-safe; never
   // waits for a reload (it reads an immutable snapshot that reload() swaps atomically).
   RevocationStatus status(X509* cert, X509* issuer, time::Instant at) const;
+  // The same with the issuer's lookup key already known (issuer_key_of(issuer)), for callers
+  // that check many certificates of one kept issuer: the key costs two SHA-256 and a DER
+  // encoding per call otherwise.
+  RevocationStatus status(X509* cert, X509* issuer, const std::string& issuer_key,
+                          time::Instant at) const;
+  // The key a CA's CRL is held under: its subject name and public key (a re-issued CA
+  // certificate with the same key shares the CRL; a re-keyed CA does not). Pure, thread-safe.
+  static std::string issuer_key_of(X509* issuer);
 
   // Starts a background thread that every `period` compares the files' names, sizes and
   // modification times with those seen by the last reload() and reloads when they differ.

@@ -2,9 +2,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <set>
 
 #include "app/config.h"
+#include "app/gateway_impl.h"
 #include "app/replay_guard.h"
+#include "app/traffic.h"
 
 using namespace aaj;
 namespace fs = std::filesystem;
@@ -116,4 +120,33 @@ TEST(Challenges, OneClientCannotExhaustTheTable) {
   auto later = now + std::chrono::seconds(121);
   EXPECT_TRUE(t.create(later, "10.0.0.1"));
   EXPECT_FALSE(t.take(mine[1].id, later));  // and cannot be answered
+}
+
+TEST(RequestIds, AreVersion4UuidsAndUnique) {
+  std::set<std::string> seen;
+  const std::regex shape("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  for (int i = 0; i < 2000; ++i) {  // crosses the 4 KiB refills of the random pool
+    std::string id = app::detail::uuid_v4();
+    ASSERT_TRUE(std::regex_match(id, shape)) << id;
+    ASSERT_TRUE(seen.insert(id).second) << id;
+  }
+}
+
+TEST(Traffic, SummaryCountsByPathAndStatusAndResets) {
+  app::TrafficSummary t;
+  EXPECT_TRUE(t.take(10).is_null());
+  t.note("/api/v1/requests", 200, 100);
+  t.note("/api/v1/requests", 200, 300);
+  t.note("/api/v1/requests", 403, 50);
+  t.note("/api/v1/system/requests", 502, 7);
+  auto j = t.take(10);
+  ASSERT_TRUE(j.is_object());
+  const auto& r = j["paths"]["/api/v1/requests"];
+  EXPECT_EQ(r["requests"], 3);
+  EXPECT_EQ(r["by_status"]["200"], 2);
+  EXPECT_EQ(r["by_status"]["403"], 1);
+  EXPECT_EQ(r["max_us"], 300);
+  EXPECT_EQ(r["mean_us"], 150);
+  EXPECT_EQ(j["paths"]["/api/v1/system/requests"]["by_status"]["502"], 1);
+  EXPECT_TRUE(t.take(10).is_null());
 }

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <functional>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -16,6 +18,8 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+
+#include "journal/codec.h"
 
 namespace aaj::journal {
 namespace {
@@ -740,6 +744,67 @@ TEST(Journal, LogVerifyCommandPrintsOneJsonObjectAndExitCodes) {
   out.str("");
   EXPECT_EQ(log_verify_command(dir.path() / "nope", out), 2);
   EXPECT_EQ(json::parse(out.str())["unreadable"], true);
+}
+
+}  // namespace
+}  // namespace aaj::journal
+
+namespace aaj::journal {
+namespace {
+
+// dump_body is the canonical serialization the hash covers: it must be nlohmann's dump() to the
+// byte, for every kind of value, escape and UTF-8 sequence, and refuse what dump() refuses.
+TEST(JournalCodec, DumpBodyIsNlohmannDumpByteForByte) {
+  std::mt19937 rng(11);
+  const std::vector<std::string> pieces = {
+      "a", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t", std::string(1, '\0'), "\x01", "\x1f",
+      "\x7f", "қ", "Ә", "€", "😀", "MIIHBAYJKoZIhvcNAQcCoIIG9TCCBvECAQEx", " ", "~"};
+  auto random_string = [&] {
+    std::string s;
+    for (int n = static_cast<int>(rng() % 8); n > 0; --n) s += pieces[rng() % pieces.size()];
+    return s;
+  };
+  std::function<json(int)> random_value = [&](int depth) -> json {
+    switch (depth > 3 ? rng() % 5 : rng() % 7) {
+      case 0:
+        return nullptr;
+      case 1:
+        return rng() % 2 == 0;
+      case 2:
+        return static_cast<int64_t>(rng()) - (int64_t{1} << 31);
+      case 3:
+        return static_cast<uint64_t>(rng()) << 32 | rng();
+      case 4:
+        return random_string();
+      case 5: {
+        json a = json::array();
+        for (int n = static_cast<int>(rng() % 4); n > 0; --n) a.push_back(random_value(depth + 1));
+        return a;
+      }
+      default: {
+        json o = json::object();
+        for (int n = static_cast<int>(rng() % 4); n > 0; --n)
+          o[random_string()] = random_value(depth + 1);
+        return o;
+      }
+    }
+  };
+  for (int i = 0; i < 5000; ++i) {
+    json body = json::object();
+    for (int n = static_cast<int>(rng() % 5); n > 0; --n) body[random_string()] = random_value(0);
+    std::string out = "prefix";
+    ASSERT_TRUE(codec::dump_body(body, out).ok());
+    ASSERT_EQ(out, "prefix" + body.dump());
+  }
+  std::string out;
+  EXPECT_EQ(codec::dump_body(json::array(), out).error().code, "invalid_record");
+  auto bad = codec::dump_body({{"k", std::string("ok\xC3(")}}, out);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "invalid_record");
+  auto flt = codec::dump_body({{"x", {{"y", 0.5}}}}, out);
+  ASSERT_FALSE(flt.ok());
+  EXPECT_NE(flt.error().detail.find("/x/y"), std::string::npos);
+  EXPECT_TRUE(out.empty());  // nothing half-written
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include <sys/stat.h>
 
+#include <optional>
+#include <random>
+
 #include "pki/certificate.h"
 #include "pki/openssl_util.h"
 #include "test_util.h"
@@ -29,6 +32,57 @@ TEST(OpensslUtil, Base64IgnoresWhitespaceAndRejectsJunk) {
   EXPECT_FALSE(base64_decode("bG9s*X2tl").ok());
   EXPECT_FALSE(base64_decode("bG9sX").ok());      // truncated quantum
   EXPECT_FALSE(base64_decode("bG9s=X2tl").ok());  // data after padding
+}
+
+// The four-at-a-time path hands over to the careful loop at any quantum with whitespace,
+// padding or junk: every placement of those must decode (or fail) as the plain rules say.
+TEST(OpensslUtil, Base64FastPathAgreesWithPlainRules) {
+  auto plain = [](std::string_view t) -> std::optional<std::string> {
+    std::string bits_only;
+    for (char c : t)
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') bits_only += c;
+    size_t pad = 0;
+    while (!bits_only.empty() && bits_only.back() == '=') {
+      bits_only.pop_back();
+      ++pad;
+    }
+    static const std::string kA =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (char c : bits_only)
+      if (kA.find(c) == std::string::npos) return std::nullopt;
+    if (bits_only.size() % 4 == 1) return std::nullopt;
+    if (pad > 2 || (pad > 0 && (bits_only.size() + pad) % 4 != 0)) return std::nullopt;
+    std::string out;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (char c : bits_only) {
+      acc = (acc << 6) | static_cast<uint32_t>(kA.find(c));
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        out += static_cast<char>((acc >> bits) & 0xff);
+      }
+    }
+    return out;
+  };
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    std::string bytes(rng() % 40, '\0');
+    for (auto& b : bytes) b = static_cast<char>(rng());
+    std::string t = base64_encode(bytes);
+    int edits = static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const char junk[] = {' ', '\n', '=', '*', 'A', '-', '\t'};
+      size_t at = t.empty() ? 0 : rng() % (t.size() + 1);
+      t.insert(at, 1, junk[rng() % sizeof(junk)]);
+    }
+    auto want = plain(t);
+    auto got = base64_decode(t);
+    ASSERT_EQ(want.has_value(), got.ok()) << "'" << t << "'";
+    if (want) {
+      ASSERT_EQ(*want, *got) << "'" << t << "'";
+    }
+  }
 }
 
 TEST(OpensslUtil, DecodeDerOrBase64) {

@@ -129,8 +129,17 @@ Result<std::unique_ptr<http::Server>> start(const std::string& host, uint16_t po
   o.port = port;
   o.tls = false;
   o.worker_threads = 64;  // "slow" sources sleep on a worker
+  // Queries are answered on the I/O thread (generating a record is a few microseconds of CPU),
+  // except for a resource made slow, which sleeps on a worker like a source that thinks.
   return http::Server::start(
-      o, [faults, cases](const http::Request& r) { return handle(*faults, *cases, r); });
+      o, [faults, cases](const http::Request& r) { return handle(*faults, *cases, r); },
+      [faults, cases](http::Request& r, const http::Responder& respond) {
+        if (r.path != "/query" || r.method != "POST") return false;
+        auto body = nlohmann::json::parse(r.body, nullptr, false);
+        if (body.is_object() && faults->get(text(body, "resource")).mode == "slow") return false;
+        respond(handle(*faults, *cases, r));
+        return true;
+      });
 }
 
 }  // namespace aaj::sourcesim
