@@ -56,7 +56,7 @@ namespace {
 
 struct Args {
   size_t requests = 6000;  // per round: short phases, so the box changes little within a round
-  int rounds = 7;           // the median of the rounds is reported
+  int rounds = 7;          // the median of the rounds is reported
   int connections = 64;
   bool keep = false;
   int workers = 0;  // server.worker_threads; 0 = the demo's

@@ -211,8 +211,7 @@ Status GatewayImpl::init() {
                                      : policy::Engine::load_dir(cfg_.policy_dir);
   if (!pol) return pol.error();
   policy_ = *pol;
-  auto router =
-      sources::SourceRouter::create(cfg_.default_source, cfg_.source_overrides, {rt_});
+  auto router = sources::SourceRouter::create(cfg_.default_source, cfg_.source_overrides, {rt_});
   if (!router) return router.error();
   router_ = *router;
   if (cfg_.verify_grounds) {

@@ -176,8 +176,7 @@ class GatewayImpl final : public Gateway {
   // ---- the data request pipeline (requests.cpp) ----
   // Every outcome, refusals and failures included, is logged before it is answered. The steps
   // never block: they run on I/O threads and continue in callbacks from the sources and the log.
-  void start_request(http::Request& req, std::function<void(http::Response)> respond,
-                     bool system);
+  void start_request(http::Request& req, std::function<void(http::Response)> respond, bool system);
   // The same pipeline for a caller on a worker thread (routes reached through handle()).
   http::Response data_request_blocking(const http::Request& req, bool system);
   http::Response data_request(const http::Request& req);

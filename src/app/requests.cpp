@@ -121,7 +121,8 @@ bool GatewayImpl::handle_async(http::Request& req, const http::Responder& respon
   if (req.method != "POST") return false;
   bool system = req.path == "/api/v1/system/requests";
   if (!system && req.path != "/api/v1/requests") return false;
-  start_request(req, [respond](http::Response r) { respond(std::move(r)); }, system);
+  start_request(
+      req, [respond](http::Response r) { respond(std::move(r)); }, system);
   return true;
 }
 
@@ -130,7 +131,8 @@ http::Response GatewayImpl::data_request_blocking(const http::Request& req, bool
   auto done = std::make_shared<std::promise<http::Response>>();
   auto f = done->get_future();
   http::Request copy = req;
-  start_request(copy, [done](http::Response r) { done->set_value(std::move(r)); }, system);
+  start_request(
+      copy, [done](http::Response r) { done->set_value(std::move(r)); }, system);
   return f.get();
 }
 
@@ -169,8 +171,8 @@ void GatewayImpl::guarded(const PendingPtr& p, F&& step) {
 }
 
 void GatewayImpl::reply(const PendingPtr& p, http::Response r) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - p->started)
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  p->started)
                 .count();
   // Each data request is in the event log with far more than an access-log line would say; the
   // server log gets a summary every interval instead of a line per request (traffic.h).
@@ -198,10 +200,10 @@ void GatewayImpl::process_request(const PendingPtr& p, http::Request& req) {
   if (!cms) return finish(p, cms.error());
   auto der = pki::base64_decode(*cms);
   if (!der) return finish(p, {"malformed_cms", "cms is not base64"});
-  tr.cms_sha256 = pki::sha256_hex(*der);
   tr.cms_base64 = std::move(*cms);
 
   pki::VerifyResult v = verifier_->verify(*der, {now, pki::Usage::Signing, true});
+  tr.cms_sha256 = v.cms_sha256_hex;  // of the DER, computed by the verifier
   if (!v.signer.sha256_hex.empty()) tr.signer = signer_json(v.signer);
   if (!v.valid) return finish(p, {cms_code(v.reason), v.detail});
   if (Status s = signer_acts_for(v.signer, u); !s) return finish(p, s.error());
@@ -240,8 +242,8 @@ void GatewayImpl::process_system_request(const PendingPtr& p, http::Request& req
   if (!cms) return finish(p, cms.error());
   auto der = pki::base64_decode(*cms);
   if (!der) return finish(p, {"malformed_cms", "cms is not base64"});
-  tr.cms_sha256 = pki::sha256_hex(*der);
   pki::VerifyResult v = verifier_->verify(*der, {now, pki::Usage::Signing, true});
+  tr.cms_sha256 = v.cms_sha256_hex;
   if (!v.signer.sha256_hex.empty()) tr.signer = signer_json(v.signer);
   if (!v.valid) return finish(p, {cms_code(v.reason), v.detail});
   if (v.signer.bin.empty())
@@ -289,8 +291,8 @@ void GatewayImpl::serve_document(const PendingPtr& p, const pki::VerifyResult& v
   const Asker& asker = p->asker;
   const store::User& u = asker.user;
   if (json_limits::too_deep(v.content))
-    return finish(p, {"invalid_document", "the document nests deeper than " +
-                                              std::to_string(json_limits::kMaxDepth)});
+    return finish(p, {"invalid_document",
+                      "the document nests deeper than " + std::to_string(json_limits::kMaxDepth)});
   tr.document = json::parse(v.content, nullptr, false);
   if (tr.document.is_discarded() || !tr.document.is_object()) {
     tr.document = nullptr;
@@ -373,8 +375,8 @@ void GatewayImpl::check_ground_register(const PendingPtr& p, const json& ground,
           }
           if (!a->found) {
             tr.ground_check = {{"found", false}};
-            return finish(p, {"ground_not_registered",
-                              type + " " + number + " is not in the case register"});
+            return finish(
+                p, {"ground_not_registered", type + " " + number + " is not in the case register"});
           }
           const json c = a->parsed();
           tr.ground_check = {{"found", true},
@@ -383,8 +385,7 @@ void GatewayImpl::check_ground_register(const PendingPtr& p, const json& ground,
           if (string_field(c, "status") == "closed")
             return finish(p, {"ground_closed", type + " " + number + " is closed"});
           if (string_field(c, "body_bin") != p->asker.user.body_bin)
-            return finish(p, {"ground_other_body", type + " " + number +
-                                                       " is conducted by body " +
+            return finish(p, {"ground_other_body", type + " " + number + " is conducted by body " +
                                                        string_field(c, "body_bin")});
           then();
         });
@@ -400,10 +401,9 @@ void GatewayImpl::ask_sources(const PendingPtr& p) {
     });
     return;
   }
-  router_->fetch({p->resources[0], p->subject, p->tr.request_id},
-                 [this, p](Result<sources::Answer> a) {
-                   guarded(p, [&] { deliver(p, std::move(a)); });
-                 });
+  router_->fetch(
+      {p->resources[0], p->subject, p->tr.request_id},
+      [this, p](Result<sources::Answer> a) { guarded(p, [&] { deliver(p, std::move(a)); }); });
 }
 
 // Takes what the trace holds (it is the request's last use of it): the signed request and the
@@ -439,8 +439,8 @@ void GatewayImpl::finish(const PendingPtr& p, const Error& e) {
   journal_->append_async(
       "data_request", std::move(rec),
       [this, p, answer = std::move(answer)](Result<journal::Receipt> w) mutable {
-        reply(p, w ? std::move(answer)
-                   : error_response("journal_unavailable", p->tr.request_id, ""));
+        reply(p,
+              w ? std::move(answer) : error_response("journal_unavailable", p->tr.request_id, ""));
       });
 }
 

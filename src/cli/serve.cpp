@@ -38,8 +38,8 @@ int wait_for_signal(const sigset_t& set) {
 void use_async_logging() {
   spdlog::init_thread_pool(8192, 1);
   auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-  auto logger = std::make_shared<spdlog::async_logger>(
-      "aaj", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
+  auto logger = std::make_shared<spdlog::async_logger>("aaj", sink, spdlog::thread_pool(),
+                                                       spdlog::async_overflow_policy::block);
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%v");
   spdlog::flush_every(std::chrono::seconds(1));
@@ -92,7 +92,9 @@ int serve(const std::string& config, const std::string& listen) {
   };
   auto server = http::Server::start(
       o, [g](const http::Request& r) { return g->handle(r); },
-      [g](http::Request& r, const http::Responder& respond) { return g->handle_async(r, respond); });
+      [g](http::Request& r, const http::Responder& respond) {
+        return g->handle_async(r, respond);
+      });
   if (!server) {
     rt->stop();
     return fail("startup_failed", server.error());

@@ -25,12 +25,13 @@ void run_guarded(const std::function<void()>& fn, const char* where) {
   try {
     fn();
   } catch (const std::exception& e) {
-    spdlog::error("{}", nlohmann::json{{"event", "runtime_task_exception"},
-                                       {"where", where},
-                                       {"what", e.what()}}
-                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    spdlog::error(
+        "{}",
+        nlohmann::json{{"event", "runtime_task_exception"}, {"where", where}, {"what", e.what()}}
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } catch (...) {
-    spdlog::error("{}", nlohmann::json{{"event", "runtime_task_exception"}, {"where", where}}.dump());
+    spdlog::error("{}",
+                  nlohmann::json{{"event", "runtime_task_exception"}, {"where", where}}.dump());
   }
 }
 

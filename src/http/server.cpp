@@ -378,8 +378,8 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
         // Blocking work goes to the worker pool; the coroutine resumes on this connection's
         // strand.
         resp = co_await asio::co_spawn(
-            pool_.get_executor(), [this, &r]() -> awaitable<Response> { co_return call_handler(r); },
-            use_awaitable);
+            pool_.get_executor(),
+            [this, &r]() -> awaitable<Response> { co_return call_handler(r); }, use_awaitable);
       }
       for (const auto& [k, v] : resp.headers)
         if (beast::iequals(k, "connection") && beast::iequals(v, "close")) keep_alive = false;
@@ -393,10 +393,10 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
     try {
       return async_(r, respond);
     } catch (const std::exception& e) {
-      spdlog::error("{}", nlohmann::json{{"event", "handler_exception"},
-                                         {"path", r.path},
-                                         {"what", e.what()}}
-                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      spdlog::error(
+          "{}",
+          nlohmann::json{{"event", "handler_exception"}, {"path", r.path}, {"what", e.what()}}.dump(
+              -1, ' ', false, nlohmann::json::error_handler_t::replace));
     } catch (...) {
       spdlog::error("{}", nlohmann::json{{"event", "handler_exception"}, {"path", r.path}}.dump(
                               -1, ' ', false, nlohmann::json::error_handler_t::replace));

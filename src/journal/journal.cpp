@@ -380,12 +380,12 @@ class Journal::Impl {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  double arrival_rate_ = 0;  // records/s, smoothed; flusher thread only
+  double arrival_rate_ = 0;                            // records/s, smoothed; flusher thread only
   std::chrono::steady_clock::time_point last_take_{};  // flusher thread only
-  std::vector<Pending> queue_;  // guarded by mu_
-  bool stopping_ = false;       // guarded by mu_
-  bool failed_ = false;         // guarded by mu_; sticky
-  Error failure_;               // guarded by mu_
+  std::vector<Pending> queue_;                         // guarded by mu_
+  bool stopping_ = false;                              // guarded by mu_
+  bool failed_ = false;                                // guarded by mu_; sticky
+  Error failure_;                                      // guarded by mu_
 
   // Flusher thread only (and the constructor, before it starts).
   uint64_t head_seq_;

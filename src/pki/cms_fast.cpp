@@ -675,9 +675,9 @@ std::optional<VerifyResult> CmsVerifier::run_fast(const std::string& der,
     return fail("wrong_key_usage", why);
 
   if (opts.check_revocation && crls_) {
-    RevocationStatus st = entry->chain_cached
-                              ? crls_->status(entry->signer.get(), issuer, entry->issuer_key, opts.at)
-                              : crls_->status(entry->signer.get(), issuer, opts.at);
+    RevocationStatus st =
+        entry->chain_cached ? crls_->status(entry->signer.get(), issuer, entry->issuer_key, opts.at)
+                            : crls_->status(entry->signer.get(), issuer, opts.at);
     r.revocation = std::string(to_string(st.kind));
     switch (st.kind) {
       case RevocationStatus::Kind::Revoked:

@@ -210,8 +210,7 @@ Result<std::string> base64_decode(std::string_view text) {
   size_t i = 0, o = 0;
   const auto* in = reinterpret_cast<const unsigned char*>(text.data());
   for (; i + 4 <= text.size(); i += 4) {
-    unsigned a = kB64.v[in[i]], b = kB64.v[in[i + 1]], c = kB64.v[in[i + 2]],
-             d = kB64.v[in[i + 3]];
+    unsigned a = kB64.v[in[i]], b = kB64.v[in[i + 1]], c = kB64.v[in[i + 2]], d = kB64.v[in[i + 3]];
     if ((a | b | c | d) & 0x80) break;
     uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
     out[o++] = static_cast<char>(v >> 16);
@@ -283,9 +282,13 @@ Result<std::string> decode_der_or_base64(std::string_view input) {
 }
 
 std::string sha256_hex(std::string_view bytes) {
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up on every digest,
+  // which cost more than hashing a short string.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  if (!kSha256 || EVP_Digest(bytes.data(), bytes.size(), md, &len, kSha256, nullptr) != 1)
+    EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
   return to_hex(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 

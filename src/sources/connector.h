@@ -21,7 +21,7 @@
 //   connect_timeout_ms   = 1000
 //   timeout_ms           = 5000         whole exchange, per attempt
 //   ca_file              = ""           https: PEM certificates to trust ("" = the system's)
-//   max_concurrency      = 16           requests in flight to the source; 0 = no limit
+//   max_concurrency      = 64           requests in flight to the source; 0 = no limit
 //   queue_timeout_ms     = 200          wait for a free slot, then "source_busy"
 //   retries              = 1            extra attempts, only when the query surely did not
 //                                       reach the source ("source_unavailable"); 0..5
@@ -74,7 +74,7 @@ struct ConnectorConfig {
   //
   // Requests in flight to this source at once; 0 = unlimited. Protects the source (and our
   // memory) from a burst; a slow source holds no thread, only these slots.
-  int max_concurrency = 16;
+  int max_concurrency = 64;
   // Beyond max_concurrency a request waits this long for a slot, then fails with "source_busy".
   int queue_timeout_ms = 200;
   // Extra attempts after "source_unavailable" only (connect refused/failed, or the source said

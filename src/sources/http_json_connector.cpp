@@ -29,8 +29,8 @@ Result<Answer> interpret(const std::string& resource, Result<http::ClientRespons
   const int status = r->status;
   auto members = json_scan::object_members(r->body);
   if (!members)
-    return Error{"source_error", resource + ": answer is not JSON (HTTP " +
-                                     std::to_string(status) + "): " + members.error().detail};
+    return Error{"source_error", resource + ": answer is not JSON (HTTP " + std::to_string(status) +
+                                     "): " + members.error().detail};
   // The source is outside our trust: every member used is type-checked.
   auto text = [&](const char* name) -> std::string {
     const json_scan::Member* m = json_scan::find(*members, name);
@@ -48,8 +48,7 @@ Result<Answer> interpret(const std::string& resource, Result<http::ClientRespons
   if (status == 400 && result == "bad_key")
     return Error{"invalid_subject", resource + ": " + text("message")};
   if (status == 503) return Error{"source_unavailable", resource + ": source is down"};
-  return Error{"source_error",
-               resource + ": HTTP " + std::to_string(status) + " result " + result};
+  return Error{"source_error", resource + ": HTTP " + std::to_string(status) + " result " + result};
 }
 
 class HttpJsonConnector final : public Connector {
@@ -58,13 +57,11 @@ class HttpJsonConnector final : public Connector {
 
   void fetch(Query q, FetchDone done) override {
     std::string body =
-        nlohmann::json{{"resource", q.resource}, {"key", q.key}, {"request_id", q.request_id}}
-            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        nlohmann::json{{"resource", q.resource}, {"key", q.key}, {"request_id", q.request_id}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
     client_->post("/query", std::move(body), "application/json",
-                  [resource = std::move(q.resource),
-                   done = std::move(done)](Result<http::ClientResponse> r) {
-                    done(interpret(resource, std::move(r)));
-                  });
+                  [resource = std::move(q.resource), done = std::move(done)](
+                      Result<http::ClientResponse> r) { done(interpret(resource, std::move(r))); });
   }
 
  private:

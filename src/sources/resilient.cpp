@@ -1,6 +1,5 @@
 #include "sources/resilient.h"
 
-
 namespace aaj::sources {
 
 bool is_source_failure(const std::string& code) {
@@ -232,21 +231,21 @@ class ResilientConnector final : public Connector,
     const std::string resource = q.resource;
     auto self = shared_from_this();
     try {
-      inner_->fetch(std::move(sent), [self, q = std::move(q), pass, tries,
-                                      done](Result<Answer> r) mutable {
-        const ConnectorConfig& cfg = self->guard_->config();
-        // Only "source_unavailable" promises the query was not processed (connector.h).
-        if (!r && r.error().code == "source_unavailable" && tries < cfg.retries) {
-          self->guard_->note_retry();
-          self->rt_->after(std::chrono::milliseconds(cfg.retry_backoff_ms),
-                           [self, q = std::move(q), pass, tries, done]() mutable {
-                             self->attempt(std::move(q), pass, tries + 1, std::move(done));
-                           });
-          return;
-        }
-        self->guard_->leave(pass, true, r ? nullptr : &r.error());
-        done(std::move(r));
-      });
+      inner_->fetch(
+          std::move(sent), [self, q = std::move(q), pass, tries, done](Result<Answer> r) mutable {
+            const ConnectorConfig& cfg = self->guard_->config();
+            // Only "source_unavailable" promises the query was not processed (connector.h).
+            if (!r && r.error().code == "source_unavailable" && tries < cfg.retries) {
+              self->guard_->note_retry();
+              self->rt_->after(std::chrono::milliseconds(cfg.retry_backoff_ms),
+                               [self, q = std::move(q), pass, tries, done]() mutable {
+                                 self->attempt(std::move(q), pass, tries + 1, std::move(done));
+                               });
+              return;
+            }
+            self->guard_->leave(pass, true, r ? nullptr : &r.error());
+            done(std::move(r));
+          });
     } catch (const std::exception& e) {
       // The transport threw before taking the query: release the slot (and a probe) without
       // judging the source.

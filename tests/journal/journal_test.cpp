@@ -756,9 +756,16 @@ namespace {
 // byte, for every kind of value, escape and UTF-8 sequence, and refuse what dump() refuses.
 TEST(JournalCodec, DumpBodyIsNlohmannDumpByteForByte) {
   std::mt19937 rng(11);
-  const std::vector<std::string> pieces = {
-      "a", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t", std::string(1, '\0'), "\x01", "\x1f",
-      "\x7f", "қ", "Ә", "€", "😀", "MIIHBAYJKoZIhvcNAQcCoIIG9TCCBvECAQEx", " ", "~"};
+  const std::vector<std::string> pieces = {"a",    "\"",
+                                           "\\",   "/",
+                                           "\b",   "\f",
+                                           "\n",   "\r",
+                                           "\t",   std::string(1, '\0'),
+                                           "\x01", "\x1f",
+                                           "\x7f", "қ",
+                                           "Ә",    "€",
+                                           "😀",    "MIIHBAYJKoZIhvcNAQcCoIIG9TCCBvECAQEx",
+                                           " ",    "~"};
   auto random_string = [&] {
     std::string s;
     for (int n = static_cast<int>(rng() % 8); n > 0; --n) s += pieces[rng() % pieces.size()];

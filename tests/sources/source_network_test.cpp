@@ -306,7 +306,7 @@ TEST_F(SourceNetwork, FetchManyAsksConcurrently) {
 
 TEST_F(SourceNetwork, FetchManyFromManyCallersAtOnce) {
   // The router's own runtime has one I/O thread: 24 slow queries from 6 callers are all in
-  // flight on it at once (16 to the source, the rest queued for a slot), none waits for a thread.
+  // flight on it at once, none waits for a thread.
   RouterOptions o;
   auto c = cfg("s1");
   auto created = SourceRouter::create(c, {}, o);
@@ -399,7 +399,7 @@ TEST_F(SourceNetwork, HealthListsSourcesAndSharing) {
   EXPECT_EQ(by_url["default"], true);
   EXPECT_EQ(by_url["resources"], json({"R02", "R03"}));
   EXPECT_EQ(by_url["state"], "closed");
-  EXPECT_EQ(by_url["max_concurrency"], 16);
+  EXPECT_EQ(by_url["max_concurrency"], 64);
   EXPECT_TRUE(by_url["last_error"].is_null());
   EXPECT_TRUE(by_url["last_success_at"].is_null());
   EXPECT_TRUE(by_url["open_until"].is_null());

@@ -129,6 +129,7 @@ Result<std::unique_ptr<http::Server>> start(const std::string& host, uint16_t po
   o.port = port;
   o.tls = false;
   o.worker_threads = 64;  // "slow" sources sleep on a worker
+  o.io_threads = 1;
   // Queries are answered on the I/O thread (generating a record is a few microseconds of CPU),
   // except for a resource made slow, which sleeps on a worker like a source that thinks.
   return http::Server::start(
