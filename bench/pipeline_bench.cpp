@@ -15,7 +15,8 @@
 // Each part's cost is box CPU-µs per request; their sum Σc gives the ceiling
 // cores × 1e6 / Σc req/s, and the pipeline is reported as a ratio of it (target ≥ 0.75).
 //
-// Usage: pipeline_bench [--requests N] [--rounds R] [--connections C] [--keep]
+// Usage: pipeline_bench [--requests N] [--rounds R] [--connections C] [--workers W]
+//                       [--io-threads T] [--keep]
 #include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -59,7 +60,8 @@ struct Args {
   int rounds = 7;          // the median of the rounds is reported
   int connections = 64;
   bool keep = false;
-  int workers = 0;  // server.worker_threads; 0 = the demo's
+  int workers = 0;     // server.worker_threads; 0 = the demo's
+  int io_threads = 0;  // server.io_threads; 0 = the demo's
 };
 
 std::string slurp(const fs::path& p) {
@@ -190,6 +192,8 @@ int main(int argc, char** argv) {
       args.keep = true;
     else if (a == "--workers")
       args.workers = std::stoi(next());
+    else if (a == "--io-threads")
+      args.io_threads = std::stoi(next());
     else
       die("unknown argument " + a);
   }
@@ -220,6 +224,9 @@ int main(int argc, char** argv) {
     auto w = cfg.find("worker_threads = 32");
     if (args.workers > 0 && w != std::string::npos)
       cfg.replace(w, 19, "worker_threads = " + std::to_string(args.workers));
+    auto io = cfg.find("io_threads = 2");
+    if (args.io_threads > 0 && io != std::string::npos)
+      cfg.replace(io, 14, "io_threads = " + std::to_string(args.io_threads));
     std::ofstream(dir / "aaj.toml", std::ios::trunc) << cfg;
   }
   json inst = json::parse(slurp(dir / "users.json"));

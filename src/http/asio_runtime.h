@@ -9,9 +9,17 @@
 
 namespace aaj::http::detail {
 
+// One io_context per I/O thread: a connection, its coroutine and its timers live on one thread,
+// so they need no strand (no lock, no cross-thread hand-off per operation).
 class AsioRuntime : public Runtime {
  public:
-  virtual boost::asio::io_context& io() = 0;
+  virtual size_t io_count() const = 0;
+  virtual boost::asio::io_context& io(size_t i) = 0;
+  // The index of the calling thread's io_context when it is one of this runtime's I/O threads,
+  // else the next one in turn (spreads new connections and work from other threads).
+  virtual size_t pick() = 0;
+  // The next io_context in turn, whoever calls (spreads accepted connections).
+  virtual size_t next() = 0;
   virtual boost::asio::thread_pool& workers() = 0;
 };
 

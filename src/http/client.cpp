@@ -28,10 +28,10 @@ using asio::awaitable;
 using asio::use_awaitable;
 using Clock = std::chrono::steady_clock;
 
-// One connection, plain or TLS, bound to a strand of its own: each exchange on it runs as a
-// coroutine on that strand, so the stream is never touched by two threads at once.
+// One connection, plain or TLS, bound to one I/O thread's io_context: each exchange on it runs
+// as a coroutine there, so the stream is never touched by two threads at once.
 struct Conn {
-  Conn(asio::io_context& ioc, ssl::context* tls) : ex(asio::make_strand(ioc)) {
+  Conn(asio::io_context& ioc, size_t ctx, ssl::context* tls) : ex(ioc.get_executor()), io(ctx) {
     if (tls)
       secure.emplace(ex, *tls);
     else
@@ -40,6 +40,7 @@ struct Conn {
   beast::tcp_stream& tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
   asio::any_io_executor ex;
+  size_t io;  // the index of its io_context (which idle pool it returns to)
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
@@ -64,7 +65,10 @@ bool is_closed_by_peer(const boost::system::error_code& ec) {
 class ClientImpl final : public Client, public std::enable_shared_from_this<ClientImpl> {
  public:
   ClientImpl(std::shared_ptr<Runtime> rt, ClientOptions opts)
-      : rt_(std::move(rt)), opts_(std::move(opts)), ioc_(detail::asio_of(*rt_).io()) {}
+      : rt_(std::move(rt)),
+        opts_(std::move(opts)),
+        art_(detail::asio_of(*rt_)),
+        idle_(art_.io_count()) {}
 
   Status init() {
     const std::string& u = opts_.url;
@@ -117,29 +121,35 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
 
   size_t idle_connections() const override {
     std::lock_guard<std::mutex> l(mu_);
-    return idle_.size();
+    size_t n = 0;
+    for (const auto& pool : idle_) n += pool.size();
+    return n;
   }
 
  private:
   // Takes the most recently used idle connection (or makes a new one) and runs the exchange on
   // its strand.
   void start(Job job, int attempt) {
-    std::unique_ptr<Conn> c = attempt == 0 ? take_idle() : nullptr;
+    // On the caller's I/O thread when it is one (the usual case: a request continuing), so the
+    // exchange stays on that thread; otherwise on the next one in turn.
+    const size_t io = art_.pick();
+    std::unique_ptr<Conn> c = attempt == 0 ? take_idle(io) : nullptr;
     bool reused = c != nullptr;
-    if (!c) c = std::make_unique<Conn>(ioc_, tls_ ? &*tls_ : nullptr);
+    if (!c) c = std::make_unique<Conn>(art_.io(io), io, tls_ ? &*tls_ : nullptr);
     auto ex = c->ex;
     asio::co_spawn(ex, exchange(shared_from_this(), std::move(c), reused, std::move(job), attempt),
                    [](std::exception_ptr) {});
   }
 
-  std::unique_ptr<Conn> take_idle() {
+  std::unique_ptr<Conn> take_idle(size_t io) {
     std::lock_guard<std::mutex> l(mu_);
     auto now = Clock::now();
-    while (!idle_.empty()) {
-      std::unique_ptr<Conn> c = std::move(idle_.back());
-      idle_.pop_back();
+    auto& pool = idle_[io];
+    while (!pool.empty()) {
+      std::unique_ptr<Conn> c = std::move(pool.back());
+      pool.pop_back();
       if (now - c->idle_since < opts_.max_idle) return c;
-      // Too old to trust: dropped (closing needs its strand, so it is closed there).
+      // Too old to trust: dropped, closed on its own thread.
       auto* raw = c.release();
       asio::post(raw->ex, [raw] { delete raw; });
     }
@@ -149,7 +159,8 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   void give_back(std::unique_ptr<Conn> c) {
     c->idle_since = Clock::now();
     std::lock_guard<std::mutex> l(mu_);
-    if (idle_.size() < opts_.max_idle_connections) idle_.push_back(std::move(c));
+    auto& pool = idle_[c->io];
+    if (pool.size() < opts_.max_idle_connections) pool.push_back(std::move(c));
   }
 
   template <class Stream>
@@ -309,12 +320,12 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
  private:
   std::shared_ptr<Runtime> rt_;
   ClientOptions opts_;
-  asio::io_context& ioc_;
+  detail::AsioRuntime& art_;
   bool use_tls_ = false;
   std::optional<ssl::context> tls_;
   std::string host_, port_, prefix_, host_header_;
   mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Conn>> idle_;
+  std::vector<std::vector<std::unique_ptr<Conn>>> idle_;  // per io_context
 };
 
 }  // namespace

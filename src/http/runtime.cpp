@@ -19,7 +19,9 @@ namespace {
 
 namespace asio = boost::asio;
 
+// The runtime and io_context index of the calling I/O thread.
 thread_local const Runtime* current_io_runtime = nullptr;
+thread_local size_t current_io_index = 0;
 
 void run_guarded(const std::function<void()>& fn, const char* where) {
   try {
@@ -38,25 +40,31 @@ void run_guarded(const std::function<void()>& fn, const char* where) {
 class RuntimeImpl final : public detail::AsioRuntime {
  public:
   explicit RuntimeImpl(RuntimeOptions o)
-      : guard_(asio::make_work_guard(io_)),
-        workers_(static_cast<size_t>(std::max(1, o.worker_threads))) {
-    for (int i = 0; i < std::max(1, o.io_threads); ++i)
-      threads_.emplace_back([this] {
+      : workers_(static_cast<size_t>(std::max(1, o.worker_threads))) {
+    const int n = std::max(1, o.io_threads);
+    for (int i = 0; i < n; ++i) {
+      // Concurrency hint 1: each io_context is run by exactly one thread.
+      auto& c = contexts_.emplace_back(std::make_unique<Context>(1));
+      c->guard.emplace(asio::make_work_guard(c->io));
+    }
+    for (int i = 0; i < n; ++i)
+      threads_.emplace_back([this, i] {
         current_io_runtime = this;
-        io_.run();
+        current_io_index = static_cast<size_t>(i);
+        contexts_[static_cast<size_t>(i)]->io.run();
       });
   }
   ~RuntimeImpl() override { stop(); }
 
   void post(std::function<void()> fn) override {
-    asio::post(io_, [fn = std::move(fn)] { run_guarded(fn, "io"); });
+    asio::post(io(pick()), [fn = std::move(fn)] { run_guarded(fn, "io"); });
   }
   void post_blocking(std::function<void()> fn) override {
     asio::post(workers_, [fn = std::move(fn)] { run_guarded(fn, "worker"); });
   }
   TimerHandle after(std::chrono::milliseconds delay, std::function<void()> fn) override {
     auto cancelled = std::make_shared<std::atomic<bool>>(false);
-    auto timer = std::make_shared<asio::steady_timer>(io_, delay);
+    auto timer = std::make_shared<asio::steady_timer>(io(pick()), delay);
     timer->async_wait([timer, cancelled, fn = std::move(fn)](boost::system::error_code ec) {
       if (!ec && !cancelled->load(std::memory_order_acquire)) run_guarded(fn, "timer");
     });
@@ -65,8 +73,10 @@ class RuntimeImpl final : public detail::AsioRuntime {
   bool on_io_thread() const override { return current_io_runtime == this; }
   void stop() override {
     std::call_once(stopped_, [this] {
-      guard_.reset();
-      io_.stop();
+      for (auto& c : contexts_) {
+        c->guard.reset();
+        c->io.stop();
+      }
       for (auto& t : threads_)
         if (t.joinable()) t.join();
       workers_.stop();
@@ -74,14 +84,24 @@ class RuntimeImpl final : public detail::AsioRuntime {
     });
   }
 
-  asio::io_context& io() override { return io_; }
+  size_t io_count() const override { return contexts_.size(); }
+  asio::io_context& io(size_t i) override { return contexts_[i]->io; }
+  size_t pick() override { return on_io_thread() ? current_io_index : next(); }
+  size_t next() override {
+    return next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size();
+  }
   asio::thread_pool& workers() override { return workers_; }
 
  private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  struct Context {
+    explicit Context(int hint) : io(hint) {}
+    asio::io_context io;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+  };
+  std::vector<std::unique_ptr<Context>> contexts_;
   asio::thread_pool workers_;
   std::vector<std::thread> threads_;
+  std::atomic<size_t> next_{0};
   std::once_flag stopped_;
 };
 

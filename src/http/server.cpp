@@ -109,9 +109,9 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
         handler_(std::move(handler)),
         async_(std::move(async)),
         ssl_(asio::ssl::context::tls_server),
-        ioc_(rt.io()),
+        rt_(rt),
         pool_(rt.workers()),
-        acceptor_(asio::make_strand(ioc_)) {
+        acceptor_(rt.io(0)) {
     if (!opts_.error_body) opts_.error_body = default_error_body;
   }
 
@@ -185,7 +185,9 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   awaitable<void> accept_loop(std::shared_ptr<ServerCore> self) {
     for (;;) {
       boost::system::error_code ec;
-      tcp::socket sock = co_await acceptor_.async_accept(asio::make_strand(ioc_),
+      // Each connection lives on one I/O thread's io_context, in turn: its coroutine, socket
+      // and timers then need no strand.
+      tcp::socket sock = co_await acceptor_.async_accept(rt_.io(rt_.next()),
                                                          asio::redirect_error(use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
@@ -451,7 +453,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   Handler handler_;
   AsyncHandler async_;
   asio::ssl::context ssl_;
-  asio::io_context& ioc_;
+  detail::AsioRuntime& rt_;
   asio::thread_pool& pool_;
   tcp::acceptor acceptor_;
   std::atomic<bool> stopped_{false};

@@ -280,7 +280,8 @@ TEST(Client, ReusesKeptAliveConnections) {
     ASSERT_EQ(code_of(r), "<ok>");
     EXPECT_EQ(r->body, std::to_string(i));
   }
-  EXPECT_EQ(peers.size(), 1u);  // one connection for all twenty
+  // Connections are kept per I/O thread (a connection lives on one): at most two for all twenty.
+  EXPECT_LE(peers.size(), 2u);
 }
 
 TEST(Client, AConnectionTheServerClosedWhileIdleIsReplacedTransparently) {
