@@ -9,12 +9,16 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "core/json_scan.h"
 #include "journal/codec.h"
+#include "journal/heads.h"
+#include "journal/segments.h"
+#include "journal/tree.h"
 
 namespace aaj::journal {
 namespace fs = std::filesystem;
@@ -77,8 +81,11 @@ struct Head {
 
 // Finds the last two complete lines by reading backwards from the end (so opening a large
 // journal does not read it all) and checks the last record and its link to the one before.
-Result<Head> find_head(int fd, uint64_t size) {
-  Head h;
+// `base` is the record before the file's first one (the last of the sealed segments; seq 0 and
+// zero hash when there is none). An empty file's head is the base.
+Result<Head> find_head(int fd, uint64_t size, const Head& base) {
+  Head h = base;
+  h.complete_end = 0;
   std::string s;
   uint64_t from = 0;
   std::string_view last, before;
@@ -118,8 +125,9 @@ Result<Head> find_head(int fd, uint64_t size) {
     } else if (d.prev != dprev.hash) {
       problem = "prev does not match previous hash";
     }
-  } else if (problem.empty() && (d.seq != 1 || d.prev != codec::kZeroHash)) {
-    problem = "the only record is not seq 1 with a zero prev";
+  } else if (problem.empty() && (d.seq != base.seq + 1 || d.prev != base.hash)) {
+    problem = base.seq == 0 ? "the only record is not seq 1 with a zero prev"
+                            : "the file's only record does not follow the last sealed segment";
   }
   if (!problem.empty())
     return Error{"journal_corrupt", "last record (byte offset " + std::to_string(at) + ", seq " +
@@ -132,17 +140,38 @@ Result<Head> find_head(int fd, uint64_t size) {
 
 }  // namespace
 
+// What open() learned about the log's files, handed to the Impl.
+struct OpenState {
+  Head head;              // the log's last record and journal.log's complete length
+  Head base;              // the record before journal.log's first (last of the sealed segments)
+  int last_segment = 0;   // number of the last sealed segment
+  uint64_t recovered = 0;
+  std::unique_ptr<TreeFile> tree;   // with Options::tree
+  merkle::Frontier segment;         // the active segment's leaves
+  std::string latest_head;          // last line of heads.log
+  int owner_fd = -1;                // flock'd owner.lock with Options::tree
+};
+
 class Journal::Impl {
  public:
-  Impl(Options opt, int fd, const Head& head, uint64_t recovered)
+  Impl(fs::path dir, Options opt, int fd, OpenState st)
       : opt_(std::move(opt)),
+        dir_(std::move(dir)),
         fd_(fd),
-        head_seq_(head.seq),
-        head_hash_(head.hash),
-        end_(head.complete_end),
-        last_seq_(head.seq),
-        recovered_(recovered) {
+        owner_fd_(st.owner_fd),
+        tree_(std::move(st.tree)),
+        segment_(std::move(st.segment)),
+        last_segment_(st.last_segment),
+        active_first_seq_(st.base.seq + 1),
+        active_first_prev_(st.base.hash),
+        latest_head_(std::move(st.latest_head)),
+        head_seq_(st.head.seq),
+        head_hash_(st.head.hash),
+        end_(st.head.complete_end),
+        last_seq_(st.head.seq),
+        recovered_(st.recovered) {
     if (opt_.max_batch == 0) opt_.max_batch = 1;
+    if (tree_) committed_tree_.store(static_cast<uint64_t>(tree_->records()));
     flusher_ = std::thread([this] { run(); });
   }
 
@@ -153,7 +182,9 @@ class Journal::Impl {
     }
     cv_.notify_one();
     flusher_.join();
+    if (tree_) (void)tree_->flush();
     ::close(fd_);
+    if (owner_fd_ >= 0) ::close(owner_fd_);
   }
 
   Result<Receipt> append(std::string_view type, json body) {
@@ -176,6 +207,49 @@ class Journal::Impl {
     p.done = std::move(done);
     // enqueue() leaves p.done in place when it refuses, so it can be called here.
     if (auto s = enqueue(std::move(p)); !s.ok() && p.done) p.done(s.error());
+  }
+
+  Result<std::string> tree_root_hex(uint64_t size) const {
+    if (!tree_) return Error{"journal_unavailable", "this journal does not keep the tree"};
+    if (size > committed_tree_.load(std::memory_order_acquire))
+      return Error{"bad_argument", "size " + std::to_string(size) + " is beyond the log"};
+    auto r = merkle::tree_hash(static_cast<int64_t>(size), *tree_);
+    if (!r) return r.error();
+    return merkle::to_hex(*r);
+  }
+  Result<std::vector<std::string>> prove_inclusion(uint64_t seq, uint64_t size) const {
+    if (!tree_) return Error{"journal_unavailable", "this journal does not keep the tree"};
+    if (size > committed_tree_.load(std::memory_order_acquire))
+      return Error{"bad_argument", "size " + std::to_string(size) + " is beyond the log"};
+    if (seq == 0) return Error{"bad_argument", "seq starts at 1"};
+    auto p = merkle::prove_record(static_cast<int64_t>(size), static_cast<int64_t>(seq - 1),
+                                  *tree_);
+    if (!p) return p.error();
+    return heads::hex_list(*p);
+  }
+  Result<std::vector<std::string>> prove_consistency(uint64_t m, uint64_t n) const {
+    if (!tree_) return Error{"journal_unavailable", "this journal does not keep the tree"};
+    if (n > committed_tree_.load(std::memory_order_acquire))
+      return Error{"bad_argument", "size " + std::to_string(n) + " is beyond the log"};
+    auto p = merkle::prove_tree(static_cast<int64_t>(n), static_cast<int64_t>(m), *tree_);
+    if (!p) return p.error();
+    return heads::hex_list(*p);
+  }
+  std::string latest_head() const {
+    std::lock_guard lk(head_mu_);
+    return latest_head_;
+  }
+  Status seal_segment() {
+    if (!opt_.sign) return Error{"journal_unavailable", "sealing needs the system's signing key"};
+    auto done = std::make_shared<std::promise<Status>>();
+    auto f = done->get_future();
+    {
+      std::lock_guard lk(mu_);
+      if (failed_) return failure_;
+      seal_requests_.push_back(done);
+    }
+    cv_.notify_one();
+    return f.get();
   }
 
   uint64_t last_seq() const { return last_seq_.load(std::memory_order_acquire); }
@@ -231,7 +305,15 @@ class Journal::Impl {
     for (;;) {
       {
         std::unique_lock lk(mu_);
-        cv_.wait(lk, [&] { return !queue_.empty() || stopping_; });
+        cv_.wait(lk, [&] { return !queue_.empty() || stopping_ || !seal_requests_.empty(); });
+        if (queue_.empty() && !seal_requests_.empty()) {
+          auto requests = std::move(seal_requests_);
+          seal_requests_.clear();
+          lk.unlock();
+          Status st = seal_active();
+          for (auto& r : requests) r->set_value(st);
+          continue;
+        }
         if (queue_.empty()) return;  // stopping and drained
         auto now = std::chrono::steady_clock::now();
         const double delay_s = std::chrono::duration<double>(opt_.commit_delay).count();
@@ -263,6 +345,19 @@ class Journal::Impl {
         }
       }
       batch.clear();
+      // "Archived as it fills": the active segment is sealed between batches.
+      if (opt_.sign && opt_.segment_records > 0 &&
+          head_seq_ + 1 - active_first_seq_ >= opt_.segment_records) {
+        if (Status st = seal_active(); !st) record_failure(st.error());
+      }
+    }
+  }
+
+  void record_failure(const Error& e) {
+    std::lock_guard lk(mu_);
+    if (!failed_) {
+      failed_ = true;
+      failure_ = Error{"journal_unavailable", e.detail};
     }
   }
 
@@ -277,6 +372,7 @@ class Journal::Impl {
       s = flock_retry(fd_, LOCK_EX);
       locked = s.ok();
     }
+    if (s.ok()) s = follow_seal();
     if (s.ok()) s = catch_up();
     time::Instant at{};
     uint64_t seq = head_seq_;
@@ -286,10 +382,12 @@ class Journal::Impl {
       at_astana_ = time::format_astana(at);
       buf_.clear();
       hashes_.resize(n);
+      line_ends_.resize(n);
       const std::string* prev = &head_hash_;
       for (size_t i = 0; i < n; ++i) {
         codec::encode(sha_, ++seq, at_utc_, at_astana_, items[i].type_json, items[i].body_json,
                       *prev, buf_, hashes_[i]);
+        line_ends_[i] = buf_.size() - 1;  // at its '\n'
         prev = &hashes_[i];
       }
       s = codec::write_all(fd_, buf_);
@@ -318,8 +416,182 @@ class Journal::Impl {
     batches_.fetch_add(1, std::memory_order_relaxed);
     bytes_.fetch_add(buf_.size(), std::memory_order_relaxed);
     const uint64_t first = seq - n + 1;
+
+    // The records are durable; now the tree, the signed head and each record's seal.
+    std::vector<std::string> seals(n);
+    Status sealed = grow_tree(n);
+    if (sealed && opt_.sign) sealed = sign_batch(items, n, first, at, seals);
+    if (!sealed) {
+      Error e{"journal_unavailable", "records " + std::to_string(first) + "-" +
+                                         std::to_string(seq) + " are logged but could not be " +
+                                         "sealed: " + sealed.error().detail};
+      for (size_t i = 0; i < n; ++i) complete(items[i], e);
+      return;
+    }
     for (size_t i = 0; i < n; ++i)
-      complete(items[i], Receipt{first + i, std::move(hashes_[i]), at, at_astana_});
+      complete(items[i],
+               Receipt{first + i, std::move(hashes_[i]), at, at_astana_, std::move(seals[i])});
+  }
+
+  // Adds this batch's records (the lines in buf_) to the tree and the active segment's tree.
+  Status grow_tree(size_t n) {
+    if (!tree_) return {};
+    size_t begin = 0;
+    for (size_t i = 0; i < n; ++i) {
+      auto leaf = merkle::leaf_hash(std::string_view(buf_).substr(begin, line_ends_[i] - begin));
+      begin = line_ends_[i] + 1;
+      if (Status s = tree_->append(leaf); !s) return s;
+      if (Status s = segment_.append(leaf); !s) return s;
+    }
+    if (Status s = tree_->flush(); !s) return s;
+    committed_tree_.store(static_cast<uint64_t>(tree_->records()), std::memory_order_release);
+    return {};
+  }
+
+  // Signs the head of the batch [first, first + n) and makes each record's seal
+  // (docs/journal-format.md §3-§4).
+  Status sign_batch(Pending* items, size_t n, uint64_t first, time::Instant at,
+                    std::vector<std::string>& seals) {
+    merkle::MemoryHashStore batch;
+    std::vector<nlohmann::json> leaves(n);
+    for (size_t i = 0; i < n; ++i) {
+      leaves[i] = heads::seal_leaf(first + i, hashes_[i], items[i].body_json);
+      if (Status s = batch.append_record(merkle::leaf_hash(heads::canonical(leaves[i]))); !s)
+        return s;
+    }
+    auto batch_root = merkle::tree_hash(static_cast<int64_t>(n), batch);
+    if (!batch_root) return batch_root.error();
+    json head = heads::make_head(opt_.log_id, head_seq_, tree_->root(), first, first + n - 1,
+                                 *batch_root, at);
+    auto signature = opt_.sign(heads::canonical(head));
+    if (!signature) return signature.error();
+    json signed_head = {{"head", head}, {"signature", *signature}};
+    std::string line = heads::canonical(signed_head);
+    if (Status s = files::append_line(dir_ / files::kHeadsFile, line); !s) return s;
+    {
+      std::lock_guard lk(head_mu_);
+      latest_head_ = line;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      auto proof = merkle::prove_record(static_cast<int64_t>(n), static_cast<int64_t>(i), batch);
+      if (!proof) return proof.error();
+      seals[i] = heads::canonical({{"head", head},
+                                   {"leaf", std::move(leaves[i])},
+                                   {"proof", heads::hex_list(*proof)},
+                                   {"signature", *signature}});
+    }
+    return {};
+  }
+
+  // Seals the active segment (docs/journal-format.md §5): renamed into segments/, a signed seal
+  // beside it, a new active file. Flusher thread only.
+  Status seal_active() {
+    if (!opt_.sign || !tree_) return Error{"journal_unavailable", "sealing needs the tree and key"};
+    if (Status s = flock_retry(fd_, LOCK_EX); !s) return s;
+    struct Unlock {
+      int fd;
+      ~Unlock() {
+        if (fd >= 0) (void)flock_retry(fd, LOCK_UN);
+      }
+    } unlock{fd_};
+    if (Status s = catch_up(); !s) return s;
+    if (head_seq_ < active_first_seq_) return {};  // nothing to seal
+    if (Status s = tree_->flush(); !s) return s;
+    if (Status s = tree_->sync(); !s) return s;
+    const int number = last_segment_ + 1;
+    const fs::path seg_dir = dir_ / files::kSegmentsDir;
+    std::error_code ec;
+    if (!fs::exists(seg_dir, ec)) {
+      if (::mkdir(seg_dir.c_str(), 0700) != 0 && errno != EEXIST)
+        return sys_error("journal_unavailable", "cannot create " + seg_dir.string());
+      if (Status s = sync_dir(dir_); !s) return s;
+    }
+    const std::string name = files::segment_name(number);
+    const time::Instant at = opt_.clock ? opt_.clock() : time::now();
+    json seal = {{"first_seq", active_first_seq_},
+                 {"last_seq", head_seq_},
+                 {"first_prev", active_first_prev_},
+                 {"last_hash", head_hash_},
+                 {"records", head_seq_ - active_first_seq_ + 1},
+                 {"segment_root", merkle::to_hex(segment_.root())},
+                 {"size", head_seq_},
+                 {"root", merkle::to_hex(tree_->root())},
+                 {"sealed_at", time::format_utc(at)},
+                 {"sealed_at_astana", time::format_astana(at)},
+                 {"log", opt_.log_id},
+                 {"segment", name}};
+    auto signature = opt_.sign(heads::canonical(seal));
+    if (!signature) return signature.error();
+    // Renamed first: a crash before the seal is written leaves a sealed segment without its
+    // seal file, which open() signs again.
+    const fs::path target = seg_dir / name;
+    if (::rename((dir_ / kFileName).c_str(), target.c_str()) != 0)
+      return sys_error("journal_unavailable", "cannot move journal.log to " + target.string());
+    int nfd = ::open((dir_ / kFileName).c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (nfd < 0) return sys_error("journal_unavailable", "cannot create a new journal.log");
+    if (Status s = sync_dir(seg_dir); !s) {
+      ::close(nfd);
+      return s;
+    }
+    if (Status s = sync_dir(dir_); !s) {
+      ::close(nfd);
+      return s;
+    }
+    Status written = write_seal_file(target, {{"seal", seal}, {"signature", *signature}});
+    // Writers waiting for the old file's lock find it renamed and follow (follow_seal()).
+    unlock.fd = -1;
+    (void)flock_retry(fd_, LOCK_UN);
+    ::close(fd_);
+    fd_ = nfd;
+    end_ = 0;
+    last_segment_ = number;
+    active_first_seq_ = head_seq_ + 1;
+    active_first_prev_ = head_hash_;
+    segment_ = merkle::Frontier();
+    return written;
+  }
+
+  // Writes segments/NNNNNN.seal.json durably (temp file, fsync, rename, fsync directory).
+  static Status write_seal_file(const fs::path& segment_log, const json& content) {
+    const std::string stem = segment_log.filename().string().substr(0, 6);
+    const fs::path final_path = segment_log.parent_path() / (stem + ".seal.json");
+    const fs::path tmp = segment_log.parent_path() / (stem + ".seal.json.tmp");
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return sys_error("journal_unavailable", "cannot write " + tmp.string());
+    Status s = codec::write_all(fd, heads::canonical(content) + "\n");
+    if (s) s = datasync(fd);
+    ::close(fd);
+    if (!s) return s;
+    if (::rename(tmp.c_str(), final_path.c_str()) != 0)
+      return sys_error("journal_unavailable", "cannot rename " + tmp.string());
+    return sync_dir(segment_log.parent_path());
+  }
+
+  // Called with the flock held: when the owner sealed the file we hold (renamed it into
+  // segments/), finishes reading it and moves to the new journal.log.
+  Status follow_seal() {
+    for (int tries = 0; tries < 100; ++tries) {
+      struct stat mine, current;
+      if (::fstat(fd_, &mine) != 0) return sys_error("journal_unavailable", "fstat failed");
+      const fs::path path = dir_ / kFileName;
+      if (::stat(path.c_str(), &current) == 0 && current.st_ino == mine.st_ino &&
+          current.st_dev == mine.st_dev)
+        return {};
+      if (Status s = catch_up(); !s) return s;  // the rest of the sealed file
+      int nfd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      if (nfd < 0) return sys_error("journal_unavailable", "cannot open the new journal.log");
+      if (Status s = flock_retry(nfd, LOCK_EX); !s) {
+        ::close(nfd);
+        return s;
+      }
+      (void)flock_retry(fd_, LOCK_UN);
+      ::close(fd_);
+      fd_ = nfd;
+      end_ = 0;
+      active_first_seq_ = head_seq_ + 1;
+      active_first_prev_ = head_hash_;
+    }
+    return Error{"journal_unavailable", "journal.log keeps being replaced"};
   }
 
   static void complete(Pending& p, Result<Receipt> r) {
@@ -359,8 +631,17 @@ class Journal::Impl {
                                                 problem + ")"};
       head_seq_ = d.seq;
       head_hash_ = std::move(d.hash);
+      if (tree_) {
+        auto leaf = merkle::leaf_hash(line);
+        if (Status s = tree_->append(leaf); !s) return s;
+        if (Status s = segment_.append(leaf); !s) return s;
+      }
     }
     if (!r.error().empty()) return Error{"journal_unavailable", r.error()};
+    if (tree_) {
+      if (Status s = tree_->flush(); !s) return s;
+      committed_tree_.store(static_cast<uint64_t>(tree_->records()), std::memory_order_release);
+    }
     const uint64_t complete_end = size - r.tail_bytes();
     if (complete_end < size) {
       if (::ftruncate(fd_, static_cast<off_t>(complete_end)) != 0)
@@ -373,7 +654,19 @@ class Journal::Impl {
   }
 
   Options opt_;
-  const int fd_;
+  const fs::path dir_;
+  int fd_;  // journal.log; replaced when a segment is sealed (flusher thread)
+  const int owner_fd_;
+  std::unique_ptr<TreeFile> tree_;
+  merkle::Frontier segment_;  // the active segment's tree (flusher thread)
+  int last_segment_;
+  uint64_t active_first_seq_;
+  std::string active_first_prev_;
+  mutable std::mutex head_mu_;
+  std::string latest_head_;  // guarded by head_mu_
+  std::atomic<uint64_t> committed_tree_{0};
+  std::vector<std::shared_ptr<std::promise<Status>>> seal_requests_;  // guarded by mu_
+  std::vector<size_t> line_ends_;
 
   // A commit delay ends early once this many records are queued.
   static constexpr size_t kDelayGroup = 64;
@@ -401,10 +694,168 @@ class Journal::Impl {
   std::thread flusher_;  // last: started when everything else is initialized
 };
 
+namespace {
+
+// The record before journal.log's first one: the last record of the last sealed segment (from
+// its seal when present and well-formed, else from the segment's last line).
+Result<Head> sealed_base(const fs::path& dir, int* last_number) {
+  Head base;
+  auto segs = files::list_segments(dir);
+  *last_number = segs.empty() ? 0 : segs.back().number;
+  if (segs.empty()) return base;
+  // Only the segment's last record is needed here; verify() checks the rest.
+  auto line = files::last_line(segs.back().log);
+  if (!line) return line.error();
+  codec::Sha256 sha;
+  codec::Decoded d;
+  std::string problem = line->empty() ? "empty" : codec::decode(*line, sha, d, false);
+  if (!problem.empty())
+    return Error{"journal_corrupt", "last record of " + segs.back().log.string() + ": " + problem};
+  base.seq = d.seq;
+  base.hash = d.hash;
+  return base;
+}
+
+// Brings the tree file up to the log's records and checks it against the newest signed head.
+Status reconcile_tree(const fs::path& dir, TreeFile& tree, uint64_t records,
+                      const std::string& latest_head) {
+  if (static_cast<uint64_t>(tree.records()) > records) {
+    if (Status s = tree.truncate_to(static_cast<int64_t>(records)); !s) return s;
+  }
+  auto extend = [&]() -> Status {
+    Status err;
+    Status walk = files::for_each_line(
+        dir, static_cast<uint64_t>(tree.records()) + 1, [&](uint64_t seq, std::string_view line) {
+          if (seq > records) return false;
+          err = tree.append(merkle::leaf_hash(line));
+          return err.ok();
+        });
+    if (!walk) return walk;
+    if (!err) return err;
+    return tree.flush();
+  };
+  // A hash file that lost its unsynced tail may hold garbage below its size, and records may
+  // have been changed behind the file's back: the last leaf is compared with its record, and
+  // the tree with the newest signed head; on any doubt the tree is rebuilt from the records.
+  if (Status s = extend(); !s) return s;
+  bool rebuilt = false;
+  auto rebuild = [&]() -> Status {
+    rebuilt = true;
+    if (Status s = tree.truncate_to(0); !s) return s;
+    return extend();
+  };
+  if (tree.records() > 0) {
+    std::string line;
+    Status walk = files::for_each_line(dir, static_cast<uint64_t>(tree.records()),
+                                       [&](uint64_t, std::string_view l) {
+                                         line = std::string(l);
+                                         return false;
+                                       });
+    if (!walk) return walk;
+    auto stored = tree.read_hashes({merkle::stored_hash_index(0, tree.records() - 1)});
+    if (!stored || (*stored)[0] != merkle::leaf_hash(line)) {
+      if (Status s = rebuild(); !s) return s;
+    }
+  }
+  json signed_head = latest_head.empty() ? json() : json::parse(latest_head, nullptr, false);
+  const json* head = signed_head.is_object() && signed_head.contains("head") &&
+                             signed_head["head"].is_object()
+                         ? &signed_head["head"]
+                         : nullptr;
+  if (head && (*head)["size"].is_number_unsigned() && (*head)["root"].is_string()) {
+    const auto size = (*head)["size"].get<uint64_t>();
+    const std::string signed_root = (*head)["root"].get<std::string>();
+    if (size > records)
+      return Error{"journal_corrupt", "the newest signed head covers " + std::to_string(size) +
+                                          " records; the log holds " + std::to_string(records)};
+    auto root = merkle::tree_hash(static_cast<int64_t>(size), tree);
+    if (!root) return root.error();
+    if (merkle::to_hex(*root) != signed_root && !rebuilt) {
+      if (Status s = rebuild(); !s) return s;
+      root = merkle::tree_hash(static_cast<int64_t>(size), tree);
+      if (!root) return root.error();
+    }
+    if (merkle::to_hex(*root) != signed_root)
+      return Error{"journal_corrupt", "the log's first " + std::to_string(size) +
+                                          " records do not match the signed head of that " +
+                                          "size: the log was changed after it was signed"};
+  }
+  return tree.sync();
+}
+
+// Re-signs the seal of a sealed segment that lacks one (a crash between renaming it and
+// writing its seal).
+Status reseal_if_missing(const fs::path& dir, TreeFile& tree, const Options& opt) {
+  auto segs = files::list_segments(dir);
+  if (segs.empty() || !opt.sign) return {};
+  const files::Segment& last = segs.back();
+  std::error_code ec;
+  if (fs::exists(last.seal, ec)) return {};
+  uint64_t first = 0, last_seq = 0;
+  std::string first_prev, last_hash;
+  merkle::Frontier segment;
+  int fd = ::open(last.log.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return sys_error("journal_unavailable", "cannot open " + last.log.string());
+  struct stat st;
+  ::fstat(fd, &st);
+  codec::LineReader r(fd, 0, static_cast<uint64_t>(st.st_size));
+  std::string_view line;
+  codec::Sha256 sha;
+  codec::Decoded d;
+  while (r.next(line)) {
+    if (std::string p = codec::decode(line, sha, d, false); !p.empty()) {
+      ::close(fd);
+      return Error{"journal_corrupt", last.log.string() + ": " + p};
+    }
+    if (first == 0) {
+      first = d.seq;
+      first_prev = d.prev;
+    }
+    last_seq = d.seq;
+    last_hash = d.hash;
+    (void)segment.append(merkle::leaf_hash(line));
+  }
+  ::close(fd);
+  if (first == 0) return {};
+  auto root = merkle::tree_hash(static_cast<int64_t>(last_seq), tree);
+  if (!root) return root.error();
+  const time::Instant at = opt.clock ? opt.clock() : time::now();
+  json seal = {{"first_seq", first},
+               {"last_seq", last_seq},
+               {"first_prev", first_prev},
+               {"last_hash", last_hash},
+               {"records", last_seq - first + 1},
+               {"segment_root", merkle::to_hex(segment.root())},
+               {"size", last_seq},
+               {"root", merkle::to_hex(*root)},
+               {"sealed_at", time::format_utc(at)},
+               {"sealed_at_astana", time::format_astana(at)},
+               {"log", opt.log_id},
+               {"segment", last.log.filename().string()}};
+  auto signature = opt.sign(heads::canonical(seal));
+  if (!signature) return signature.error();
+  const fs::path tmp = last.seal.string() + ".tmp";
+  {
+    int wfd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (wfd < 0) return sys_error("journal_unavailable", "cannot write " + tmp.string());
+    Status s = codec::write_all(
+        wfd, heads::canonical(json{{"seal", seal}, {"signature", *signature}}) + "\n");
+    if (s) s = datasync(wfd);
+    ::close(wfd);
+    if (!s) return s;
+  }
+  if (::rename(tmp.c_str(), last.seal.c_str()) != 0)
+    return sys_error("journal_unavailable", "cannot rename " + tmp.string());
+  return sync_dir(last.seal.parent_path());
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Journal>> Journal::open(const fs::path& dir, Options opt) {
   // Refuse to start rather than abort on the first record when the tz database is missing.
   if (auto s = time::load_astana_zone(); !s.ok())
     return Error{"journal_unavailable", "tz database: " + s.error().detail};
+  if (opt.sign && !opt.tree) return Error{"journal_unavailable", "signing needs Options::tree"};
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
     const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
@@ -416,35 +867,71 @@ Result<std::unique_ptr<Journal>> Journal::open(const fs::path& dir, Options opt)
   }
   if (!fs::is_directory(dir, ec))
     return Error{"journal_unavailable", dir.string() + " is not a directory"};
+  OpenState st;
+  // One owner of the tree per log: a second server on the same directory is refused.
+  if (opt.tree) {
+    st.owner_fd = ::open((dir / "owner.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (st.owner_fd < 0) return sys_error("journal_unavailable", "cannot open owner.lock");
+    if (::flock(st.owner_fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(st.owner_fd);
+      return Error{"journal_unavailable",
+                   "another process keeps this log's tree (owner.lock is held): one server per "
+                   "log"};
+    }
+  }
+  auto fail = [&st](Error e, int fd = -1) -> Result<std::unique_ptr<Journal>> {
+    if (fd >= 0) ::close(fd);
+    if (st.owner_fd >= 0) ::close(st.owner_fd);
+    return e;
+  };
   const fs::path path = dir / kFileName;
   const bool existed = fs::exists(path, ec);
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return sys_error("journal_unavailable", "cannot open " + path.string());
-  auto fail = [fd](Error e) -> Result<std::unique_ptr<Journal>> {
-    ::close(fd);
-    return e;
-  };
+  if (fd < 0) return fail(sys_error("journal_unavailable", "cannot open " + path.string()));
   // Exclusive while recovering: another process may be in the middle of writing a batch, and
   // its half-written line must not be mistaken for a torn tail.
-  if (auto s = flock_retry(fd, LOCK_EX); !s.ok()) return fail(s.error());
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return fail(sys_error("journal_unavailable", "fstat failed"));
-  const auto size = static_cast<uint64_t>(st.st_size);
-  auto head = find_head(fd, size);
-  if (!head.ok()) return fail(head.error());  // leave a damaged file untouched for forensics
-  uint64_t recovered = 0;
+  if (auto s = flock_retry(fd, LOCK_EX); !s.ok()) return fail(s.error(), fd);
+  auto base = sealed_base(dir, &st.last_segment);
+  if (!base) return fail(base.error(), fd);
+  st.base = *base;
+  struct stat fst;
+  if (::fstat(fd, &fst) != 0) return fail(sys_error("journal_unavailable", "fstat failed"), fd);
+  const auto size = static_cast<uint64_t>(fst.st_size);
+  auto head = find_head(fd, size, st.base);
+  if (!head.ok()) return fail(head.error(), fd);  // leave a damaged file untouched for forensics
+  st.head = *head;
   if (head->complete_end < size) {
     if (::ftruncate(fd, static_cast<off_t>(head->complete_end)) != 0)
-      return fail(sys_error("journal_unavailable", "ftruncate of incomplete tail failed"));
-    if (auto s = datasync(fd); !s.ok()) return fail(s.error());
-    recovered = size - head->complete_end;
+      return fail(sys_error("journal_unavailable", "ftruncate of incomplete tail failed"), fd);
+    if (auto s = datasync(fd); !s.ok()) return fail(s.error(), fd);
+    st.recovered = size - head->complete_end;
   }
   // The file's directory entry must be durable before any record in it is acknowledged.
   if (!existed) {
-    if (auto s = sync_dir(dir); !s.ok()) return fail(s.error());
+    if (auto s = sync_dir(dir); !s.ok()) return fail(s.error(), fd);
+  }
+  if (opt.tree) {
+    auto last = files::last_line(dir / files::kHeadsFile);
+    if (!last) return fail(last.error(), fd);
+    st.latest_head = *last;
+    auto tree = TreeFile::open(dir, true);
+    if (!tree) return fail(tree.error(), fd);
+    if (Status s = reconcile_tree(dir, **tree, st.head.seq, st.latest_head); !s)
+      return fail(s.error(), fd);
+    if (Status s = reseal_if_missing(dir, **tree, opt); !s) return fail(s.error(), fd);
+    // The active segment's own tree, from the stored leaves.
+    std::vector<int64_t> leaves;
+    for (uint64_t q = st.base.seq + 1; q <= st.head.seq; ++q)
+      leaves.push_back(merkle::stored_hash_index(0, static_cast<int64_t>(q - 1)));
+    if (!leaves.empty()) {
+      auto hashes = (*tree)->read_hashes(leaves);
+      if (!hashes) return fail(hashes.error(), fd);
+      for (const auto& h : *hashes) (void)st.segment.append(h);
+    }
+    st.tree = std::move(*tree);
   }
   (void)flock_retry(fd, LOCK_UN);
-  auto impl = std::make_unique<Impl>(std::move(opt), fd, *head, recovered);
+  auto impl = std::make_unique<Impl>(dir, std::move(opt), fd, std::move(st));
   return std::unique_ptr<Journal>(new Journal(std::move(impl)));
 }
 
@@ -466,6 +953,21 @@ uint64_t Journal::recovered_bytes() const {
 }
 Stats Journal::stats() const {
   return impl_->stats();
+}
+Result<std::string> Journal::tree_root_hex(uint64_t size) const {
+  return impl_->tree_root_hex(size);
+}
+Result<std::vector<std::string>> Journal::prove_inclusion(uint64_t seq, uint64_t size) const {
+  return impl_->prove_inclusion(seq, size);
+}
+Result<std::vector<std::string>> Journal::prove_consistency(uint64_t m, uint64_t n) const {
+  return impl_->prove_consistency(m, n);
+}
+std::string Journal::latest_head() const {
+  return impl_->latest_head();
+}
+Status Journal::seal_segment() {
+  return impl_->seal_segment();
 }
 
 Status check_body(const nlohmann::json& body) {

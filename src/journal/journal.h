@@ -55,6 +55,22 @@ struct Options {
   std::chrono::microseconds commit_delay{500};
   // Source of record timestamps; empty means time::now(). For tests.
   std::function<time::Instant()> clock;
+
+  // ---- Evidence (docs/journal-format.md), for the ONE process that owns the log's tree: the
+  // server. Other writers (operator CLI commands) leave these off; their records enter the tree
+  // when the owner next commits.
+  // Maintain the Merkle tree's stored hashes (merkle.hashes).
+  bool tree = false;
+  // Signs the canonical bytes of a tree head; returns a base64 detached CMS. When set (requires
+  // tree), every group commit signs a head (heads.log) and every receipt carries the seal of its
+  // record. A failure to sign fails that batch's appends with "journal_unavailable" (their
+  // records are on disk; nothing is released unsealed).
+  std::function<Result<std::string>(std::string_view canonical)> sign;
+  // The log's identity in heads and seals ("aaj:<operator BIN>:<installation>").
+  std::string log_id;
+  // Seal the active segment once it holds this many records (requires sign); 0 = only when
+  // seal_segment() is called.
+  uint64_t segment_records = 0;
 };
 
 // Proof of a durable append, returned to the caller (e.g. to quote seq in the answer).
@@ -63,6 +79,8 @@ struct Receipt {
   std::string hash_hex;
   time::Instant at;
   std::string at_astana;
+  // The record's seal (docs/journal-format.md §4) as JSON text, when Options::sign; else "".
+  std::string seal;
 };
 
 // One record as read back by scan().
@@ -140,6 +158,22 @@ class Journal {
 
   Stats stats() const;
 
+  // ---- With Options::tree. Thread-safe; sizes up to the records committed so far.
+  // The root of the first `size` records.
+  Result<std::string> tree_root_hex(uint64_t size) const;
+  // RFC 9162 inclusion proof of record `seq` in the tree of the first `size` records.
+  Result<std::vector<std::string>> prove_inclusion(uint64_t seq, uint64_t size) const;
+  // RFC 9162 consistency proof from the tree of `m` records to that of `n`.
+  Result<std::vector<std::string>> prove_consistency(uint64_t m, uint64_t n) const;
+  // The newest signed head this object made, {"head":…,"signature":…} as JSON text; "" when
+  // none (no Options::sign, or nothing committed since open and no head on disk).
+  std::string latest_head() const;
+
+  // Seals the active segment now (docs/journal-format.md §5), if it holds any record: it is
+  // renamed into segments/ and its signed seal written; the next record starts a new active
+  // file. Requires Options::sign. Blocks until done. Thread-safe.
+  Status seal_segment();
+
  private:
   class Impl;
   explicit Journal(std::unique_ptr<Impl> impl);
@@ -170,34 +204,58 @@ struct VerifyReport {
   bool ok = false;
   // Complete records read up to and including the last good one.
   uint64_t records = 0;
-  // 1-based line number and, when it could be read, the seq of the first bad record.
+  // 1-based line number (counted across all the log's files, oldest first) and, when it could be
+  // read, the seq of the first bad record; the file it is in.
   std::optional<uint64_t> first_bad_line;
   std::optional<uint64_t> first_bad_seq;
+  std::string first_bad_file;
   // Empty when ok. E.g. "hash mismatch", "seq gap: expected 7 got 8", "prev does not match
-  // previous hash", "unparseable line", "non-canonical encoding", "malformed record: ...".
+  // previous hash", "unparseable line", "non-canonical encoding", "malformed record: ...",
+  // "seal of 000002.log: segment_root does not match its records", "heads.log line 9: ...".
   std::string problem;
   // Hash of the last good record (64 zeros for an empty journal): an anchor to compare with one
   // kept elsewhere.
   std::string head_hash;
-  // Bytes after the last '\n'. Choice: this is NOT a failure (ok stays true) because a live
-  // server may be mid-write, and a crash leaves such a tail that was never acknowledged; open()
-  // truncates it. Reported so an operator sees it.
+  // The Merkle root of all records read (docs/journal-format.md §2), hex.
+  std::string tree_root;
+  // Sealed segments and signed heads checked (their fields against the records and the tree).
+  uint64_t segments = 0;
+  uint64_t heads = 0;
+  // Whether the seals' and heads' signatures were checked too (VerifyOptions::check_signature).
+  bool signatures_checked = false;
+  // Bytes after the last '\n' of journal.log. Choice: this is NOT a failure (ok stays true)
+  // because a live server may be mid-write, and a crash leaves such a tail that was never
+  // acknowledged; open() truncates it. Reported so an operator sees it.
   uint64_t incomplete_tail_bytes = 0;
   // The file could not be opened or read (problem says why); no verdict on the content.
   bool unreadable = false;
 };
 
-// Checks the whole chain: every line canonical, every hash, seq dense from 1, every prev.
-// Detects any altered byte, a removed, inserted or duplicated record and reordered records, and
-// names the first bad record. Streams the file (constant memory). Safe while a Journal appends.
-VerifyReport verify(const std::filesystem::path& dir);
+struct VerifyOptions {
+  // Checks a base64 detached CMS over canonical bytes (the seals' and heads' signatures); Error
+  // when it does not verify. Empty: signatures are not checked (the report says so). The journal
+  // has no PKI of its own: the caller (aaj log verify) brings the trust anchors.
+  std::function<Status(std::string_view canonical, std::string_view signature_b64)>
+      check_signature;
+};
 
-// {"ok":…,"records":…,"first_bad_line":…|null,"first_bad_seq":…|null,"problem":…,
-//  "head_hash":…,"incomplete_tail_bytes":…,"unreadable":…}
+// Checks the whole log: every line canonical, every hash, seq dense from 1, every prev, across
+// the sealed segments and journal.log; each segment's seal against its records (first/last seq,
+// hashes, count, segment_root, the log's size and root at its end); every signed head in
+// heads.log against the tree of the records (size and root); signatures when asked. Detects any
+// altered byte, a removed, inserted or duplicated record and reordered records, and names the
+// first bad one. Streams the files (memory O(log n)). Safe while a Journal appends and seals. An
+// archive folder (sealed segments without journal.log) verifies the same way.
+VerifyReport verify(const std::filesystem::path& dir, const VerifyOptions& opts = {});
+
+// {"ok":…,"records":…,"first_bad_line":…|null,"first_bad_seq":…|null,"first_bad_file":…,
+//  "problem":…,"head_hash":…,"tree_root":…,"segments":…,"heads":…,"signatures_checked":…,
+//  "incomplete_tail_bytes":…,"unreadable":…}
 nlohmann::json to_json(const VerifyReport& r);
 
-// `aaj log verify`: prints to_json(verify(dir)) as one line. Returns the exit code: 0 ok, 1 bad
-// (the JSON names the first bad record), 2 unreadable.
-int log_verify_command(const std::filesystem::path& journal_dir, std::ostream& out);
+// `aaj log verify`: prints to_json(verify(dir, opts)) as one line. Returns the exit code: 0 ok,
+// 1 bad (the JSON names the first bad record), 2 unreadable.
+int log_verify_command(const std::filesystem::path& journal_dir, std::ostream& out,
+                       const VerifyOptions& opts = {});
 
 }  // namespace aaj::journal

@@ -1,75 +1,271 @@
 // Reading the whole journal back: scan() for consumers (reports, archiving), verify() and the
-// `aaj log verify` command for auditors. Both walk the same checks.
+// `aaj log verify` command for auditors. Both walk the same checks over every file of the log.
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 
 #include "journal/codec.h"
+#include "journal/heads.h"
 #include "journal/journal.h"
+#include "journal/merkle.h"
+#include "journal/segments.h"
 
 namespace aaj::journal {
 namespace {
 
-// Walks the chain, calling fn (if any) for each good record until it returns false. Fills the
-// report; never throws.
-VerifyReport walk(const std::filesystem::path& dir,
-                  const std::function<bool(codec::Decoded&)>* fn) {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The signed heads of heads.log, read as the walk reaches their sizes.
+class HeadReader {
+ public:
+  explicit HeadReader(const fs::path& path) : in_(path, std::ios::binary) {}
+  // The next head (line number in *line_no), or nullopt at the end. A malformed line is
+  // returned as a json null so the walk can report it.
+  std::optional<json> next(uint64_t* line_no) {
+    std::string line;
+    if (!in_ || !std::getline(in_, line)) return std::nullopt;
+    *line_no = ++line_;
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_discarded()) return json(nullptr);
+    return j;
+  }
+
+ private:
+  std::ifstream in_;
+  uint64_t line_ = 0;
+};
+
+struct Walker {
+  const fs::path& dir;
+  const VerifyOptions& opts;
+  const std::function<bool(codec::Decoded&)>* fn;
+  bool check_evidence;  // seals, heads, the tree (verify); scan() only walks the chain
+
   VerifyReport rep;
-  rep.head_hash = std::string(codec::kZeroHash);
-  const auto path = dir / kFileName;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    rep.unreadable = true;
-    rep.problem = "cannot open " + path.string() + ": " + std::strerror(errno);
-    return rep;
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    rep.unreadable = true;
-    rep.problem = std::string("fstat failed: ") + std::strerror(errno);
-    ::close(fd);
-    return rep;
-  }
-  // A snapshot of the size: records appended while we read are left for the next run.
-  codec::LineReader reader(fd, 0, static_cast<uint64_t>(st.st_size));
   codec::Sha256 sha;
-  codec::Decoded d;
-  std::string_view line;
+  merkle::Frontier tree;
   uint64_t line_no = 0;
-  while (reader.next(line)) {
-    ++line_no;
-    d.seq = 0;
-    std::string problem = codec::decode(line, sha, d, /*keep_body=*/fn != nullptr);
-    const uint64_t expected = rep.records + 1;
-    if (problem.empty() && d.seq != expected) {
-      problem = (d.seq > expected ? "seq gap: expected " : "seq out of order: expected ") +
-                std::to_string(expected) + " got " + std::to_string(d.seq);
+  // heads
+  std::optional<HeadReader> heads;
+  std::optional<json> pending_head;
+  uint64_t head_line = 0;
+  bool heads_done = false;
+
+  bool bad(const std::string& file, std::string problem, std::optional<uint64_t> seq = {}) {
+    rep.ok = false;
+    rep.first_bad_file = file;
+    if (!rep.first_bad_line) rep.first_bad_line = line_no;
+    if (seq) rep.first_bad_seq = seq;
+    rep.problem = std::move(problem);
+    return false;
+  }
+
+  bool check_sig(const json& signed_obj, const char* key, const std::string& where) {
+    if (!opts.check_signature) return true;
+    if (!signed_obj.contains("signature") || !signed_obj["signature"].is_string())
+      return bad(where, where + ": no signature");
+    Status s = opts.check_signature(heads::canonical(signed_obj[key]),
+                                    signed_obj["signature"].get<std::string>());
+    if (!s) return bad(where, where + ": signature does not verify: " + s.error().detail);
+    return true;
+  }
+
+  // Checks every signed head whose size the tree has reached.
+  bool check_heads() {
+    if (!check_evidence || heads_done) return true;
+    for (;;) {
+      if (!pending_head) {
+        pending_head = heads->next(&head_line);
+        if (!pending_head) {
+          heads_done = true;
+          return true;
+        }
+      }
+      const json& sh = *pending_head;
+      const std::string where = "heads.log line " + std::to_string(head_line);
+      if (!sh.is_object() || !sh.contains("head") || !sh["head"].is_object() ||
+          !sh["head"].contains("size") || !sh["head"]["size"].is_number_unsigned() ||
+          !sh["head"].contains("root") || !sh["head"]["root"].is_string())
+        return bad(kHeadsFileName, where + ": not a signed head");
+      const auto size = sh["head"]["size"].get<uint64_t>();
+      if (size > static_cast<uint64_t>(tree.size())) return true;  // not reached yet
+      if (size < static_cast<uint64_t>(tree.size()))
+        return bad(kHeadsFileName, where + ": heads are out of order (size " +
+                                       std::to_string(size) + " after the tree passed it)");
+      if (sh["head"]["root"].get<std::string>() != merkle::to_hex(tree.root()))
+        return bad(kHeadsFileName, where + ": the head of size " + std::to_string(size) +
+                                       " has root " + sh["head"]["root"].get<std::string>() +
+                                       ", the records' tree has " +
+                                       merkle::to_hex(tree.root()));
+      if (!check_sig(sh, "head", where)) return false;
+      ++rep.heads;
+      pending_head.reset();
     }
-    if (problem.empty() && d.prev != rep.head_hash) problem = "prev does not match previous hash";
-    if (!problem.empty()) {
-      rep.first_bad_line = line_no;
-      if (d.seq != 0) rep.first_bad_seq = d.seq;
-      rep.problem = std::move(problem);
+  }
+
+  // One record file. `seg` is set for a sealed segment. journal.log may be missing only when
+  // there are sealed segments (an archive folder, or a log sealed to its end).
+  bool file(const fs::path& path, const files::Segment* seg, bool may_be_missing = false) {
+    const std::string name = seg ? files::segment_name(seg->number) : std::string(kFileName);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT && may_be_missing) return true;
+      rep.ok = false;
+      rep.unreadable = true;
+      rep.problem = "cannot open " + path.string() + ": " + std::strerror(errno);
+      return false;
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      rep.ok = false;
+      rep.unreadable = true;
+      rep.problem = std::string("fstat failed: ") + std::strerror(errno);
       ::close(fd);
-      return rep;
+      return false;
     }
-    ++rep.records;
-    rep.head_hash = d.hash;
-    if (fn && !(*fn)(d)) break;
-  }
-  if (!reader.error().empty()) {
-    rep.unreadable = true;
-    rep.problem = reader.error();
+    // A snapshot of the size: records appended while we read are left for the next run.
+    codec::LineReader reader(fd, 0, static_cast<uint64_t>(st.st_size));
+    codec::Decoded d;
+    std::string_view line;
+    merkle::Frontier segment;
+    uint64_t first_seq = 0;
+    std::string first_prev;
+    while (reader.next(line)) {
+      ++line_no;
+      d.seq = 0;
+      std::string problem = codec::decode(line, sha, d, /*keep_body=*/fn != nullptr);
+      const uint64_t expected = rep.records + 1;
+      if (problem.empty() && d.seq != expected) {
+        problem = (d.seq > expected ? "seq gap: expected " : "seq out of order: expected ") +
+                  std::to_string(expected) + " got " + std::to_string(d.seq);
+      }
+      if (problem.empty() && d.prev != rep.head_hash)
+        problem = "prev does not match previous hash";
+      if (!problem.empty()) {
+        ::close(fd);
+        return bad(name, std::move(problem),
+                   d.seq != 0 ? std::optional<uint64_t>(d.seq) : std::nullopt);
+      }
+      if (first_seq == 0) {
+        first_seq = d.seq;
+        first_prev = d.prev;
+      }
+      if (check_evidence) {
+        auto leaf = merkle::leaf_hash(line);
+        (void)tree.append(leaf);
+        if (seg) (void)segment.append(leaf);
+      }
+      ++rep.records;
+      rep.head_hash = d.hash;
+      if (check_evidence && !check_heads()) {
+        ::close(fd);
+        return false;
+      }
+      if (fn && !(*fn)(d)) {
+        ::close(fd);
+        rep.ok = true;
+        return false;  // stopped by the caller: not a failure
+      }
+    }
+    const std::string err = reader.error();
+    const uint64_t tail = reader.tail_bytes();
     ::close(fd);
-    return rep;
+    if (!err.empty()) {
+      rep.ok = false;
+      rep.unreadable = true;
+      rep.problem = err;
+      return false;
+    }
+    if (seg) {
+      if (tail != 0) return bad(name, name + ": a sealed segment ends with an incomplete line");
+      if (check_evidence && !check_seal(*seg, name, first_seq, first_prev, segment)) return false;
+      ++rep.segments;
+    } else {
+      rep.incomplete_tail_bytes = tail;
+    }
+    return true;
   }
-  rep.incomplete_tail_bytes = reader.tail_bytes();
-  rep.ok = true;
-  ::close(fd);
-  return rep;
+
+  bool check_seal(const files::Segment& seg, const std::string& name, uint64_t first_seq,
+                  const std::string& first_prev, const merkle::Frontier& segment) {
+    auto sealed = files::read_seal(seg);
+    const std::string where = "seal of " + name;
+    if (!sealed) return bad(name, where + ": missing or malformed");
+    const json& s = (*sealed)["seal"];
+    auto u64 = [&](const char* k) -> std::optional<uint64_t> {
+      if (!s.contains(k) || !s[k].is_number_unsigned()) return std::nullopt;
+      return s[k].get<uint64_t>();
+    };
+    auto str = [&](const char* k) -> std::string {
+      return s.contains(k) && s[k].is_string() ? s[k].get<std::string>() : std::string();
+    };
+    const uint64_t last = rep.records;
+    std::string mismatch;
+    if (u64("first_seq") != first_seq)
+      mismatch = "first_seq";
+    else if (u64("last_seq") != last)
+      mismatch = "last_seq";
+    else if (u64("records") != last - first_seq + 1)
+      mismatch = "records";
+    else if (str("first_prev") != first_prev)
+      mismatch = "first_prev";
+    else if (str("last_hash") != rep.head_hash)
+      mismatch = "last_hash";
+    else if (str("segment_root") != merkle::to_hex(segment.root()))
+      mismatch = "segment_root";
+    else if (u64("size") != last)
+      mismatch = "size";
+    else if (str("root") != merkle::to_hex(tree.root()))
+      mismatch = "root";
+    else if (str("segment") != name)
+      mismatch = "segment";
+    if (!mismatch.empty())
+      return bad(name, where + ": " + mismatch + " does not match its records");
+    return check_sig(*sealed, "seal", where);
+  }
+
+  static constexpr const char* kHeadsFileName = files::kHeadsFile;
+};
+
+// Walks the chain, calling fn (if any) for each good record until it returns false. Fills the
+// report; never throws. A segment sealed while we walk can make the listing stale: the walk is
+// then repeated once from a fresh listing.
+VerifyReport walk(const fs::path& dir, const std::function<bool(codec::Decoded&)>* fn,
+                  const VerifyOptions& opts, bool check_evidence) {
+  VerifyReport result;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Walker w{dir, opts, fn, check_evidence, {}, {}, {}, 0, {}, {}, 0, false};
+    w.rep.ok = true;
+    w.rep.head_hash = std::string(codec::kZeroHash);
+    w.rep.signatures_checked = check_evidence && static_cast<bool>(opts.check_signature);
+    if (check_evidence) w.heads.emplace(dir / files::kHeadsFile);
+    const auto before = files::list_segments(dir);
+    bool go = true;
+    for (const auto& seg : before)
+      if (!(go = w.file(seg.log, &seg))) break;
+    if (go) go = w.file(dir / kFileName, nullptr, /*may_be_missing=*/!before.empty());
+    if (go && check_evidence) go = w.check_heads();  // heads beyond the records are checked too
+    if (go && check_evidence && w.pending_head) {
+      const auto& sh = *w.pending_head;
+      w.bad(files::kHeadsFile, "heads.log line " + std::to_string(w.head_line) +
+                                   ": a signed head of size " +
+                                   (sh.is_object() && sh.contains("head")
+                                        ? sh["head"].value("size", json(0)).dump()
+                                        : std::string("?")) +
+                                   " covers more records than the log holds (" +
+                                   std::to_string(w.rep.records) + ")");
+    }
+    w.rep.tree_root = merkle::to_hex(w.tree.root());
+    result = std::move(w.rep);
+    const bool listing_changed = files::list_segments(dir).size() != before.size();
+    if (result.ok || result.unreadable || !listing_changed) break;
+  }
+  return result;
 }
 
 }  // namespace
@@ -86,18 +282,19 @@ Status scan(const std::filesystem::path& dir, const std::function<bool(const Rec
     rec.hash = std::move(d.hash);  // walk() already took its copy for the next prev check
     return fn(rec);
   };
-  VerifyReport rep = walk(dir, &each);
+  VerifyReport rep = walk(dir, &each, {}, /*check_evidence=*/false);
   if (rep.unreadable) return Error{"journal_unavailable", rep.problem};
   if (!rep.ok) {
-    std::string where = "line " + std::to_string(rep.first_bad_line.value_or(0));
+    std::string where = rep.first_bad_file + " line " +
+                        std::to_string(rep.first_bad_line.value_or(0));
     if (rep.first_bad_seq) where += " (seq " + std::to_string(*rep.first_bad_seq) + ")";
     return Error{"journal_corrupt", where + ": " + rep.problem};
   }
   return {};
 }
 
-VerifyReport verify(const std::filesystem::path& dir) {
-  return walk(dir, nullptr);
+VerifyReport verify(const std::filesystem::path& dir, const VerifyOptions& opts) {
+  return walk(dir, nullptr, opts, /*check_evidence=*/true);
 }
 
 nlohmann::json to_json(const VerifyReport& r) {
@@ -106,15 +303,21 @@ nlohmann::json to_json(const VerifyReport& r) {
   j["records"] = r.records;
   j["first_bad_line"] = r.first_bad_line ? nlohmann::json(*r.first_bad_line) : nlohmann::json();
   j["first_bad_seq"] = r.first_bad_seq ? nlohmann::json(*r.first_bad_seq) : nlohmann::json();
+  j["first_bad_file"] = r.first_bad_file;
   j["problem"] = r.problem;
   j["head_hash"] = r.head_hash;
+  j["tree_root"] = r.tree_root;
+  j["segments"] = r.segments;
+  j["heads"] = r.heads;
+  j["signatures_checked"] = r.signatures_checked;
   j["incomplete_tail_bytes"] = r.incomplete_tail_bytes;
   j["unreadable"] = r.unreadable;
   return j;
 }
 
-int log_verify_command(const std::filesystem::path& journal_dir, std::ostream& out) {
-  VerifyReport r = verify(journal_dir);
+int log_verify_command(const std::filesystem::path& journal_dir, std::ostream& out,
+                       const VerifyOptions& opts) {
+  VerifyReport r = verify(journal_dir, opts);
   // The problem text may quote a path with odd bytes; never let dump() throw on them.
   out << to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   if (r.unreadable) return 2;
