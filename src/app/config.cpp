@@ -107,6 +107,15 @@ Result<Config> load_config(const std::filesystem::path& file) {
   c.store.dsn = rd.get(t["storage"]["dsn"], "storage.dsn", std::string());
   c.journal_dir =
       resolve(base, rd.get(t["journal"]["dir"], "journal.dir", std::string("data/journal")));
+  if (auto v = rd.get(t["journal"]["system_cert"], "journal.system_cert", std::string());
+      !v.empty())
+    c.system_cert = resolve(base, v);
+  if (auto v = rd.get(t["journal"]["system_key"], "journal.system_key", std::string()); !v.empty())
+    c.system_key = resolve(base, v);
+  c.log_id = rd.get(t["journal"]["log_id"], "journal.log_id", std::string("aaj"));
+  c.segment_records = static_cast<uint64_t>(rd.get(
+      t["journal"]["segment_records"], "journal.segment_records",
+      static_cast<int64_t>(c.segment_records)));
 
   if (auto* arr = t["pki"]["trust"].as_array()) {
     for (auto& v : *arr)
@@ -175,6 +184,11 @@ Result<Config> load_config(const std::filesystem::path& file) {
              c.sms.resend_interval_seconds);
   if (c.mode == "production" && c.sms.driver == "outbox")
     return Error{"config", "sms.driver \"outbox\" exposes codes in a folder: not in production"};
+  if (c.system_cert.empty() != c.system_key.empty())
+    return Error{"config", "journal.system_cert and journal.system_key go together"};
+  if (c.mode == "production" && c.system_cert.empty())
+    return Error{"config", "journal.system_cert/system_key are required in production: answers "
+                           "must carry the system's seal"};
   if (c.sms.code_ttl_seconds <= 0 || c.sms.max_attempts <= 0 || c.sms.resend_interval_seconds < 0)
     return Error{"config", "sms limits must be positive"};
 

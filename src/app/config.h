@@ -29,6 +29,13 @@ struct Config {
   // [storage], [journal]
   store::StoreConfig store;
   std::filesystem::path journal_dir;
+  // The system's own signing key (docs/journal-format.md): it signs the tree head of every group
+  // commit (sealing every answer) and every sealed segment. An organisation signing certificate
+  // of the operator (PEM, the chain after it) and its unencrypted PEM key. Required in
+  // production mode; without it answers carry no seal (development only).
+  std::filesystem::path system_cert, system_key;
+  std::string log_id;             // "aaj:<operator BIN>:<installation>"
+  uint64_t segment_records = 100000;  // the active segment is sealed at this many records
 
   // [pki]
   std::vector<std::filesystem::path> trust;

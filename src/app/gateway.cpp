@@ -18,6 +18,7 @@
 #include "pki/cms.h"
 #include "pki/crl.h"
 #include "pki/openssl_util.h"
+#include "pki/system_key.h"
 #include "pki/trust.h"
 #include "policy/policy.h"
 #include "sources/connector.h"
@@ -193,9 +194,6 @@ Status GatewayImpl::init() {
   auto st = store::open_store(cfg_.store);
   if (!st) return st.error();
   store_ = std::move(*st);
-  auto j = journal::Journal::open(cfg_.journal_dir);
-  if (!j) return j.error();
-  journal_ = std::move(*j);
   auto trust = pki::TrustStore::load(cfg_.trust);
   if (!trust) return trust.error();
   auto crls = pki::CrlStore::open(cfg_.crl_dir, *trust);
@@ -207,6 +205,33 @@ Status GatewayImpl::init() {
   });
   crls_->start_watching(std::chrono::seconds(cfg_.crl_reload_seconds));
   verifier_ = std::make_unique<pki::CmsVerifier>(*trust, crls_);
+  // The event log: this server owns its Merkle tree and, with the system key, seals every group
+  // commit (docs/journal-format.md).
+  journal::Options jo;
+  jo.tree = true;
+  jo.log_id = cfg_.log_id;
+  jo.segment_records = cfg_.segment_records;
+  if (!cfg_.system_cert.empty()) {
+    auto key = pki::SystemKey::load(cfg_.system_cert, cfg_.system_key);
+    if (!key) return Error{"config", "journal.system_key: " + key.error().detail};
+    // Fail at start, not at the first request: the key must make seals this installation's
+    // own verifier accepts (a signing certificate, trusted, valid). Revocation is left to the
+    // verifiers of the seals: a stale CRL must not keep the server from starting (it starts
+    // degraded and refuses requests until a fresh CRL arrives).
+    const std::string probe = "aaj system key check " + time::format_utc(time::now());
+    auto sig = (*key)->sign_base64(probe);
+    if (!sig) return Error{"config", "the system key cannot sign: " + sig.error().detail};
+    pki::VerifyResult v =
+        verifier_->verify_detached(*sig, probe, {time::now(), pki::Usage::Signing, false});
+    if (!v.valid)
+      return Error{"config",
+                   "the system key's seals would not verify: " + v.reason + " " + v.detail};
+    system_key_ = *key;
+    jo.sign = [key = *key](std::string_view canonical) { return key->sign_base64(canonical); };
+  }
+  auto j = journal::Journal::open(cfg_.journal_dir, jo);
+  if (!j) return j.error();
+  journal_ = std::move(*j);
   auto pol = cfg_.policy_dir.empty() ? policy::Engine::load_embedded()
                                      : policy::Engine::load_dir(cfg_.policy_dir);
   if (!pol) return pol.error();

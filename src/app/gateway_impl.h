@@ -21,6 +21,7 @@
 #include "journal/journal.h"
 #include "pki/cms.h"
 #include "pki/crl.h"
+#include "pki/system_key.h"
 #include "pki/trust.h"
 #include "policy/policy.h"
 #include "sources/connector.h"
@@ -286,6 +287,7 @@ class GatewayImpl final : public Gateway {
   std::shared_ptr<const pki::TrustStore> trust_;
   std::shared_ptr<pki::CrlStore> crls_;
   std::unique_ptr<pki::CmsVerifier> verifier_;
+  std::shared_ptr<const pki::SystemKey> system_key_;  // null: answers carry no seal
   std::shared_ptr<const policy::Engine> policy_;
   std::shared_ptr<sources::SourceRouter> router_;
   std::shared_ptr<sources::SourceRouter> case_register_;  // null unless grounds are verified

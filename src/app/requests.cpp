@@ -439,8 +439,13 @@ void GatewayImpl::finish(const PendingPtr& p, const Error& e) {
   journal_->append_async(
       "data_request", std::move(rec),
       [this, p, answer = std::move(answer)](Result<journal::Receipt> w) mutable {
-        reply(p,
-              w ? std::move(answer) : error_response("journal_unavailable", p->tr.request_id, ""));
+        if (!w) return reply(p, error_response("journal_unavailable", p->tr.request_id, ""));
+        // A refusal is an answer too: it carries its record's seal.
+        if (!w->seal.empty()) {
+          answer.body.pop_back();
+          answer.body += ",\"log_seq\":" + std::to_string(w->seq) + ",\"seal\":" + w->seal + "}";
+        }
+        reply(p, std::move(answer));
       });
 }
 
@@ -465,6 +470,7 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
   p->tr.answer_sha256 = pki::sha256_hex(data);
   json head = {
       {"request_id", p->tr.request_id},
+      {"cms_sha256", p->tr.cms_sha256},  // the signed request this answers
       {"resource", p->resources[0]},
       {"found", a->found},
       {"truncated", truncated},
@@ -484,6 +490,10 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
                            body += std::to_string(w->seq);
                            body += ",\"logged_at\":";
                            body += json(w->at_astana).dump();
+                           if (!w->seal.empty()) {
+                             body += ",\"seal\":";
+                             body += w->seal;
+                           }
                            body += ",\"data\":";
                            body += data;
                            body += '}';
@@ -577,14 +587,20 @@ void GatewayImpl::deliver_many(const PendingPtr& p, std::vector<Result<sources::
         for (const auto& r : g->receipts)
           if (!r || !*r)
             return reply(p, error_response("journal_unavailable", p->tr.request_id, ""));
-        for (size_t i = 0; i < g->results.size(); ++i)
+        auto seal_of = [](const journal::Receipt& r) {
+          return r.seal.empty() ? json(nullptr) : json::parse(r.seal, nullptr, false);
+        };
+        for (size_t i = 0; i < g->results.size(); ++i) {
           g->results[i]["log_seq"] = (*g->receipts[i + 1])->seq;
-        json answer = {{"request_id", p->tr.request_id},
-                       {"resources", p->resources},
-                       {"complete", g->complete},
-                       {"results", std::move(g->results)},
-                       {"logged_at", (*g->receipts[0])->at_astana},
-                       {"log_seq", (*g->receipts[0])->seq}};
+          if (!(*g->receipts[i + 1])->seal.empty())
+            g->results[i]["seal"] = seal_of(**g->receipts[i + 1]);
+        }
+        json answer = {
+            {"request_id", p->tr.request_id},   {"cms_sha256", p->tr.cms_sha256},
+            {"resources", p->resources},        {"complete", g->complete},
+            {"results", std::move(g->results)}, {"logged_at", (*g->receipts[0])->at_astana},
+            {"log_seq", (*g->receipts[0])->seq}};
+        if (!(*g->receipts[0])->seal.empty()) answer["seal"] = seal_of(**g->receipts[0]);
         reply(p, json_response(200, answer));
       });
     });

@@ -111,19 +111,7 @@ void Commands::attach(CLI::App& app) {
                                            std::cout, std::cerr);
   });
 
-  auto* log = app.add_subcommand("log", "The event log");
-  log->require_subcommand(1);
-  auto* ver = log->add_subcommand("verify", "Verify the hash chain; names the first bad record");
-  ver->add_option("--config", config_)->required();
-  ver->callback([this] {
-    auto cfg = app::load_config(config_);
-    if (!cfg) {
-      std::cerr << cfg.error().detail << "\n";
-      code_ = 2;
-      return;
-    }
-    code_ = journal::log_verify_command(cfg->journal_dir, std::cout);
-  });
+  attach_log_commands(app, code_);
 
   auto* cms = app.add_subcommand("cms", "CMS signatures");
   cms->require_subcommand(1);
@@ -171,9 +159,11 @@ void Commands::attach(CLI::App& app) {
   cr->add_option("--purpose", purpose_)->required();
   cr->add_option("--sms-outbox", sms_outbox_,
                  "Development: read the SMS code from this outbox folder instead of asking");
+  cr->add_option("--save", save_to_,
+                 "Write the answer exactly as received here (its seal covers these bytes)");
   cr->callback([this] {
     code_ = client_request(server_, ca_, auth_store_, sign_store_, password_, resource_,
-                           ground_json_, subject_json_, purpose_, sms_outbox_);
+                           ground_json_, subject_json_, purpose_, sms_outbox_, save_to_);
   });
 }
 

@@ -25,10 +25,12 @@ class Commands {
   std::vector<std::string> trust_, crls_;
   // client
   std::string server_, ca_, auth_store_, sign_store_, password_, ground_json_, subject_json_,
-      purpose_, sms_outbox_;
+      purpose_, sms_outbox_, save_to_;
   bool force_ = false;
 };
 
+// `aaj log …` and `aaj verify-seal` (log_commands.cpp); the exit code goes to `code`.
+void attach_log_commands(CLI::App& app, int& code);
 int serve(const std::string& config, const std::string& listen);
 int sourcesim(const std::string& config, const std::string& listen);
 int demo_init(const std::string& dir, const std::string& listen, bool force);
@@ -39,6 +41,6 @@ int client_request(const std::string& server, const std::string& ca, const std::
                    const std::string& sign_store, const std::string& password,
                    const std::string& resource, const std::string& ground_json,
                    const std::string& subject_json, const std::string& purpose,
-                   const std::string& sms_outbox);
+                   const std::string& sms_outbox, const std::string& save_to);
 
 }  // namespace aaj::cli

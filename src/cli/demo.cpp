@@ -115,7 +115,13 @@ std::string config_text(const std::string& listen, const std::string& sim_listen
          "# block (entry, operator actions, SQLite writes, SMS).\nworker_threads = 32\n"
          "max_body_bytes = 1048576\nread_timeout_seconds = 30\nidle_timeout_seconds = 60\n\n"
          "[storage]\nbackend = \"sqlite\"\ndata_dir = \"data\"\n\n"
-         "[journal]\ndir = \"data/journal\"\n\n"
+         "[journal]\ndir = \"data/journal\"\n"
+         "# The system's signing key seals every answer and every archived segment.\n"
+         "system_cert = \"pki/system.pem\"\nsystem_key = \"pki/system.key\"\n"
+         "log_id = \"aaj:" +
+         body_bin(106) +
+         ":demo\"\n"
+         "segment_records = 100000  # the active segment is archived (sealed) at this size\n\n"
          "[pki]\ntrust = [\"pki/ca.pem\"]\ncrl_dir = \"pki/crl\"\ncrl_reload_seconds = 2\n\n"
          "# [policy]\n# dir = \"regulation\"  # a folder with policy/ and catalog/; default: "
          "compiled in\n\n"
@@ -312,6 +318,22 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
     return fail("tls", s.error());
   if (Status s = pki::write_secret_file(dir / "pki/server.key", tls_key->private_pem()); !s)
     return fail("tls", s.error());
+  // The system's own signing key: an organisation SIGN certificate of the operator (the
+  // Committee), P-256 so that one signature per group commit costs little.
+  auto system_key = pki::KeyPair::ec_p256();
+  if (!system_key) return fail("system_key", system_key.error());
+  pki::IssueSpec sys;
+  sys.subject.common_name = "ҚАО ААЖ ЖҮЙЕСІ / AAJ SYSTEM";
+  sys.subject.bin = body_bin(106);
+  sys.kind = pki::CertKind::Signing;
+  sys.not_before = now - std::chrono::hours(1);
+  sys.not_after = now + years(2);
+  auto sys_cert = ca->issue(sys, *system_key);
+  if (!sys_cert) return fail("system_key", sys_cert.error());
+  if (Status s = write_text(dir / "pki/system.pem", sys_cert->cert_pem); !s)
+    return fail("system_key", s.error());
+  if (Status s = pki::write_secret_file(dir / "pki/system.key", system_key->private_pem()); !s)
+    return fail("system_key", s.error());
   if (Status s = write_text(dir / "pki/revoked.json", "[]\n"); !s) return fail("crl", s.error());
   if (Status s = write_crl(dir); !s) return fail("crl", s.error());
   const std::string court_is_bin = body_bin(107);

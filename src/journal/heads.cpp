@@ -19,15 +19,14 @@ nlohmann::json seal_leaf(uint64_t seq, std::string_view record_hash, std::string
 nlohmann::json make_head(std::string_view log_id, uint64_t size, const merkle::Hash& root,
                          uint64_t first_seq, uint64_t last_seq, const merkle::Hash& batch_root,
                          time::Instant at) {
-  return {{"at", time::format_utc(at)},
-          {"at_astana", time::format_astana(at)},
-          {"batch",
-           {{"first_seq", first_seq},
-            {"last_seq", last_seq},
-            {"root", merkle::to_hex(batch_root)}}},
-          {"log", std::string(log_id)},
-          {"root", merkle::to_hex(root)},
-          {"size", size}};
+  return {
+      {"at", time::format_utc(at)},
+      {"at_astana", time::format_astana(at)},
+      {"batch",
+       {{"first_seq", first_seq}, {"last_seq", last_seq}, {"root", merkle::to_hex(batch_root)}}},
+      {"log", std::string(log_id)},
+      {"root", merkle::to_hex(root)},
+      {"size", size}};
 }
 
 std::string canonical(const nlohmann::json& j) {

@@ -142,14 +142,14 @@ Result<Head> find_head(int fd, uint64_t size, const Head& base) {
 
 // What open() learned about the log's files, handed to the Impl.
 struct OpenState {
-  Head head;              // the log's last record and journal.log's complete length
-  Head base;              // the record before journal.log's first (last of the sealed segments)
-  int last_segment = 0;   // number of the last sealed segment
+  Head head;             // the log's last record and journal.log's complete length
+  Head base;             // the record before journal.log's first (last of the sealed segments)
+  int last_segment = 0;  // number of the last sealed segment
   uint64_t recovered = 0;
-  std::unique_ptr<TreeFile> tree;   // with Options::tree
-  merkle::Frontier segment;         // the active segment's leaves
-  std::string latest_head;          // last line of heads.log
-  int owner_fd = -1;                // flock'd owner.lock with Options::tree
+  std::unique_ptr<TreeFile> tree;  // with Options::tree
+  merkle::Frontier segment;        // the active segment's leaves
+  std::string latest_head;         // last line of heads.log
+  int owner_fd = -1;               // flock'd owner.lock with Options::tree
 };
 
 class Journal::Impl {
@@ -222,8 +222,8 @@ class Journal::Impl {
     if (size > committed_tree_.load(std::memory_order_acquire))
       return Error{"bad_argument", "size " + std::to_string(size) + " is beyond the log"};
     if (seq == 0) return Error{"bad_argument", "seq starts at 1"};
-    auto p = merkle::prove_record(static_cast<int64_t>(size), static_cast<int64_t>(seq - 1),
-                                  *tree_);
+    auto p =
+        merkle::prove_record(static_cast<int64_t>(size), static_cast<int64_t>(seq - 1), *tree_);
     if (!p) return p.error();
     return heads::hex_list(*p);
   }
@@ -724,12 +724,12 @@ Status reconcile_tree(const fs::path& dir, TreeFile& tree, uint64_t records,
   }
   auto extend = [&]() -> Status {
     Status err;
-    Status walk = files::for_each_line(
-        dir, static_cast<uint64_t>(tree.records()) + 1, [&](uint64_t seq, std::string_view line) {
-          if (seq > records) return false;
-          err = tree.append(merkle::leaf_hash(line));
-          return err.ok();
-        });
+    Status walk = files::for_each_line(dir, static_cast<uint64_t>(tree.records()) + 1,
+                                       [&](uint64_t seq, std::string_view line) {
+                                         if (seq > records) return false;
+                                         err = tree.append(merkle::leaf_hash(line));
+                                         return err.ok();
+                                       });
     if (!walk) return walk;
     if (!err) return err;
     return tree.flush();
@@ -758,10 +758,10 @@ Status reconcile_tree(const fs::path& dir, TreeFile& tree, uint64_t records,
     }
   }
   json signed_head = latest_head.empty() ? json() : json::parse(latest_head, nullptr, false);
-  const json* head = signed_head.is_object() && signed_head.contains("head") &&
-                             signed_head["head"].is_object()
-                         ? &signed_head["head"]
-                         : nullptr;
+  const json* head =
+      signed_head.is_object() && signed_head.contains("head") && signed_head["head"].is_object()
+          ? &signed_head["head"]
+          : nullptr;
   if (head && (*head)["size"].is_number_unsigned() && (*head)["root"].is_string()) {
     const auto size = (*head)["size"].get<uint64_t>();
     const std::string signed_root = (*head)["root"].get<std::string>();

@@ -235,8 +235,7 @@ struct VerifyOptions {
   // Checks a base64 detached CMS over canonical bytes (the seals' and heads' signatures); Error
   // when it does not verify. Empty: signatures are not checked (the report says so). The journal
   // has no PKI of its own: the caller (aaj log verify) brings the trust anchors.
-  std::function<Status(std::string_view canonical, std::string_view signature_b64)>
-      check_signature;
+  std::function<Status(std::string_view canonical, std::string_view signature_b64)> check_signature;
 };
 
 // Checks the whole log: every line canonical, every hash, seq dense from 1, every prev, across

@@ -68,8 +68,8 @@ Status for_each_line(const fs::path& dir, uint64_t from_seq,
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT) continue;
-      return Error{"journal_unavailable", "cannot open " + path.string() + ": " +
-                                              std::strerror(errno)};
+      return Error{"journal_unavailable",
+                   "cannot open " + path.string() + ": " + std::strerror(errno)};
     }
     struct stat st;
     if (::fstat(fd, &st) != 0) {
@@ -106,8 +106,8 @@ Status for_each_line(const fs::path& dir, uint64_t from_seq,
 Status append_line(const fs::path& path, std::string_view line) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0)
-    return Error{"journal_unavailable", "cannot open " + path.string() + ": " +
-                                            std::strerror(errno)};
+    return Error{"journal_unavailable",
+                 "cannot open " + path.string() + ": " + std::strerror(errno)};
   std::string data(line);
   data += '\n';
   Status s = codec::write_all(fd, data);

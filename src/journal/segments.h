@@ -25,9 +25,9 @@ inline constexpr const char* kHeadsFile = "heads.log";
 inline constexpr const char* kCosignaturesFile = "cosignatures.log";
 
 struct Segment {
-  int number = 0;                // 1, 2, …
-  std::filesystem::path log;     // segments/NNNNNN.log
-  std::filesystem::path seal;    // segments/NNNNNN.seal.json (may not exist yet)
+  int number = 0;              // 1, 2, …
+  std::filesystem::path log;   // segments/NNNNNN.log
+  std::filesystem::path seal;  // segments/NNNNNN.seal.json (may not exist yet)
 };
 
 // "000001.log" for 1.

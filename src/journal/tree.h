@@ -57,9 +57,9 @@ class TreeFile final : public merkle::HashReader {
   const bool writable_;
   mutable std::mutex mu_;
   int64_t records_ = 0;
-  int64_t flushed_ = 0;                  // stored hashes in the file
-  std::vector<merkle::Hash> pending_;    // stored hashes after flushed_, not yet written
-  merkle::Frontier edge_;                // right edge of the tree of records_ records
+  int64_t flushed_ = 0;                // stored hashes in the file
+  std::vector<merkle::Hash> pending_;  // stored hashes after flushed_, not yet written
+  merkle::Frontier edge_;              // right edge of the tree of records_ records
 };
 
 }  // namespace aaj::journal

@@ -100,8 +100,7 @@ struct Walker {
       if (sh["head"]["root"].get<std::string>() != merkle::to_hex(tree.root()))
         return bad(kHeadsFileName, where + ": the head of size " + std::to_string(size) +
                                        " has root " + sh["head"]["root"].get<std::string>() +
-                                       ", the records' tree has " +
-                                       merkle::to_hex(tree.root()));
+                                       ", the records' tree has " + merkle::to_hex(tree.root()));
       if (!check_sig(sh, "head", where)) return false;
       ++rep.heads;
       pending_head.reset();
@@ -144,8 +143,7 @@ struct Walker {
         problem = (d.seq > expected ? "seq gap: expected " : "seq out of order: expected ") +
                   std::to_string(expected) + " got " + std::to_string(d.seq);
       }
-      if (problem.empty() && d.prev != rep.head_hash)
-        problem = "prev does not match previous hash";
+      if (problem.empty() && d.prev != rep.head_hash) problem = "prev does not match previous hash";
       if (!problem.empty()) {
         ::close(fd);
         return bad(name, std::move(problem),
@@ -252,13 +250,11 @@ VerifyReport walk(const fs::path& dir, const std::function<bool(codec::Decoded&)
     if (go && check_evidence) go = w.check_heads();  // heads beyond the records are checked too
     if (go && check_evidence && w.pending_head) {
       const auto& sh = *w.pending_head;
-      w.bad(files::kHeadsFile, "heads.log line " + std::to_string(w.head_line) +
-                                   ": a signed head of size " +
-                                   (sh.is_object() && sh.contains("head")
-                                        ? sh["head"].value("size", json(0)).dump()
-                                        : std::string("?")) +
-                                   " covers more records than the log holds (" +
-                                   std::to_string(w.rep.records) + ")");
+      w.bad(files::kHeadsFile,
+            "heads.log line " + std::to_string(w.head_line) + ": a signed head of size " +
+                (sh.is_object() && sh.contains("head") ? sh["head"].value("size", json(0)).dump()
+                                                       : std::string("?")) +
+                " covers more records than the log holds (" + std::to_string(w.rep.records) + ")");
     }
     w.rep.tree_root = merkle::to_hex(w.tree.root());
     result = std::move(w.rep);
@@ -285,8 +281,8 @@ Status scan(const std::filesystem::path& dir, const std::function<bool(const Rec
   VerifyReport rep = walk(dir, &each, {}, /*check_evidence=*/false);
   if (rep.unreadable) return Error{"journal_unavailable", rep.problem};
   if (!rep.ok) {
-    std::string where = rep.first_bad_file + " line " +
-                        std::to_string(rep.first_bad_line.value_or(0));
+    std::string where =
+        rep.first_bad_file + " line " + std::to_string(rep.first_bad_line.value_or(0));
     if (rep.first_bad_seq) where += " (seq " + std::to_string(*rep.first_bad_seq) + ")";
     return Error{"journal_corrupt", where + ": " + rep.problem};
   }

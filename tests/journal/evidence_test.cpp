@@ -168,10 +168,9 @@ TEST(Evidence, EveryReceiptCarriesAVerifiableSealOfItsRecord) {
     some_batch_had_several = some_batch_had_several || last > first;
     std::vector<merkle::Hash> proof;
     for (const auto& h : seal["proof"]) proof.push_back(unhex(h));
-    EXPECT_TRUE(merkle::check_record(proof, static_cast<int64_t>(last - first + 1),
-                                     unhex(head["batch"]["root"]),
-                                     static_cast<int64_t>(r.seq - first),
-                                     merkle::leaf_hash(leaf.dump()))
+    EXPECT_TRUE(merkle::check_record(
+                    proof, static_cast<int64_t>(last - first + 1), unhex(head["batch"]["root"]),
+                    static_cast<int64_t>(r.seq - first), merkle::leaf_hash(leaf.dump()))
                     .ok());
     EXPECT_EQ(seal["signature"], fake_sign(head.dump()));
     // The head's tree is the records' tree at the batch's end.
@@ -181,10 +180,9 @@ TEST(Evidence, EveryReceiptCarriesAVerifiableSealOfItsRecord) {
     // A changed leaf (another answer) no longer reaches the signed root.
     json forged = leaf;
     forged["answer_sha256"] = sha256_hex("another answer");
-    EXPECT_FALSE(merkle::check_record(proof, static_cast<int64_t>(last - first + 1),
-                                      unhex(head["batch"]["root"]),
-                                      static_cast<int64_t>(r.seq - first),
-                                      merkle::leaf_hash(forged.dump()))
+    EXPECT_FALSE(merkle::check_record(
+                     proof, static_cast<int64_t>(last - first + 1), unhex(head["batch"]["root"]),
+                     static_cast<int64_t>(r.seq - first), merkle::leaf_hash(forged.dump()))
                      .ok());
   }
   EXPECT_TRUE(some_batch_had_several);

@@ -1,0 +1,58 @@
+// The `aaj log …` tools over a log directory or an exported archive, offline: verification with
+// the system's signatures, inclusion and consistency proofs against signed heads, checking a
+// proof file, exporting sealed segments to an archive folder, and checking an answer's seal.
+// Each prints one JSON object on `out` and returns the exit code: 0 good, 1 refused or bad
+// evidence (the JSON says why), 2 unusable input (missing files, bad arguments).
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "pki/cms.h"
+
+namespace aaj::evidence {
+
+// The anchors an offline check trusts: CA certificate files, and CRL files or a CRL folder
+// (revocation is checked only when some are given).
+struct Anchors {
+  std::vector<std::filesystem::path> trust;
+  std::vector<std::filesystem::path> crl_files;
+  std::filesystem::path crl_dir;
+};
+// Errors: the TrustStore's and CrlStore's.
+Result<std::shared_ptr<const pki::CmsVerifier>> make_verifier(const Anchors& anchors);
+
+// verify() of the log or archive at `dir`, with every signature checked when `verifier` is set.
+int log_verify(const std::filesystem::path& dir, const pki::CmsVerifier* verifier,
+               std::ostream& out);
+
+// {"kind":"inclusion","seq","record":"<the record's line>","size","root","proof":[…],
+//  "signed_head":{"head","signature"}|null}: record `seq` in the tree of `size` records (default:
+// the newest signed head's size, else all records). The signed head is the one of that size
+// when heads.log has it.
+int log_prove_inclusion(const std::filesystem::path& dir, uint64_t seq,
+                        std::optional<uint64_t> size, std::ostream& out);
+
+// {"kind":"consistency","from":{"size","root","signed_head"},"to":{…},"proof":[…]}.
+int log_prove_consistency(const std::filesystem::path& dir, uint64_t from,
+                          std::optional<uint64_t> to, std::ostream& out);
+
+// Checks a proof file made by the two above: the proof against the roots, the record's own hash
+// (inclusion), and the signed heads' sizes, roots and signatures.
+int check_proof(const std::filesystem::path& file, const pki::CmsVerifier& verifier,
+                std::ostream& out);
+
+// Copies the sealed segments with their seals, and the signed heads and co-signatures they
+// cover, into `to` (same layout). Files already there must be identical: an archive never
+// changes. Then verifies the archive (with signatures when `verifier` is set).
+int log_export(const std::filesystem::path& dir, const std::filesystem::path& to,
+               const pki::CmsVerifier* verifier, std::ostream& out);
+
+// Checks the seal of an answer as received (the JSON of POST /api/v1/requests): its "data"
+// bytes against the seal, the batch proof and the system's signature.
+int verify_answer_seal(const std::filesystem::path& answer_file, const pki::CmsVerifier& verifier,
+                       std::ostream& out);
+
+}  // namespace aaj::evidence

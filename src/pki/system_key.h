@@ -1,0 +1,37 @@
+// The system's own signing key (docs/journal-format.md §3, §5): an organisation signing
+// certificate of the operator with its private key, used to sign the event log's tree heads and
+// sealed segments as detached CMS. Immutable after load; signing is thread-safe.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "pki/openssl_util.h"
+
+namespace aaj::pki {
+
+class SystemKey {
+ public:
+  // Loads the certificate (PEM; further certificates in the file are its chain, sent along in
+  // each signature) and the unencrypted PEM private key. Errors: "unreadable",
+  // "malformed_certificate", "malformed_key", "key_mismatch".
+  static Result<std::shared_ptr<const SystemKey>> load(const std::filesystem::path& cert_pem,
+                                                       const std::filesystem::path& key_pem);
+
+  // A detached CMS SignedData over `content` (SHA-256, signing time, the certificate and its
+  // chain embedded), base64. Error "sign_failed".
+  Result<std::string> sign_base64(std::string_view content) const;
+
+  X509* cert() const { return cert_.get(); }
+
+ private:
+  SystemKey() = default;
+  X509Ptr cert_;
+  std::vector<X509Ptr> chain_;
+  EvpPkeyPtr key_;
+};
+
+}  // namespace aaj::pki
