@@ -161,13 +161,15 @@ http::Response GatewayImpl::submit_application(const http::Request& req) {
   a.checks = checks.dump();
   a.received_at = now;
   a.due_at = now + std::chrono::seconds(cfg_.application_deadline_seconds);
-  auto w = journal_->append("application_received", {{"application_id", a.id},
-                                                     {"kind", kind},
-                                                     {"iin", iin},
-                                                     {"applicant", a.applicant},
-                                                     {"body_bin", body_bin},
-                                                     {"cms", a.cms_base64},
-                                                     {"checks", checks}});
+  auto w =
+      journal_->append("application_received", {{"application_id", a.id},
+                                                {"kind", kind},
+                                                {"iin", iin},
+                                                {"applicant", a.applicant},
+                                                {"body_bin", body_bin},
+                                                {"user", {{"iin", iin}, {"body_bin", body_bin}}},
+                                                {"cms", a.cms_base64},
+                                                {"checks", checks}});
   if (!w) return error_response("journal_unavailable", "", "");
   if (Status s = store_->add_application(a); !s)
     return error_response(s.error().code, "", s.error().detail);
@@ -259,11 +261,13 @@ http::Response GatewayImpl::operator_register(const http::Request& req) {
   a->status = "registered";
   a->decided_at = now;
   a->decided_by = c->user.iin;
-  auto w = journal_->append("application_registered", {{"application_id", a->id},
-                                                       {"kind", a->kind},
-                                                       {"iin", a->iin},
-                                                       {"operator", c->user.iin},
-                                                       {"overdue", now > a->due_at}});
+  auto w = journal_->append("application_registered",
+                            {{"application_id", a->id},
+                             {"kind", a->kind},
+                             {"iin", a->iin},
+                             {"operator", c->user.iin},
+                             {"user", {{"iin", a->iin}, {"body_bin", a->body_bin}}},
+                             {"overdue", now > a->due_at}});
   if (!w) return error_response("journal_unavailable", "", "");
   // The effect first, then the decision: a failed effect leaves the application submitted
   // (it can be decided again), never "registered" with the user untouched.
@@ -309,12 +313,14 @@ http::Response GatewayImpl::operator_refuse(const http::Request& req) {
   a->decided_by = c->user.iin;
   a->reason = str(decision, "reason");
   a->decision_cms_base64 = pki::base64_encode(signed_doc->der);
-  auto w = journal_->append("application_refused", {{"application_id", a->id},
-                                                    {"iin", a->iin},
-                                                    {"operator", c->user.iin},
-                                                    {"reason", a->reason},
-                                                    {"cms", a->decision_cms_base64},
-                                                    {"overdue", now > a->due_at}});
+  auto w = journal_->append("application_refused",
+                            {{"application_id", a->id},
+                             {"iin", a->iin},
+                             {"operator", c->user.iin},
+                             {"reason", a->reason},
+                             {"cms", a->decision_cms_base64},
+                             {"user", {{"iin", a->iin}, {"body_bin", a->body_bin}}},
+                             {"overdue", now > a->due_at}});
   if (!w) return error_response("journal_unavailable", "", "");
   if (Status s = store_->decide_application(*a); !s)
     return error_response(s.error().code, "", s.error().detail);
@@ -343,7 +349,8 @@ http::Response GatewayImpl::set_status_by(const http::Request& req, const std::s
                              {"by", c->user.iin},
                              {"role", role},
                              {"reason", reason},
-                             {"measure", str(body, "measure")}});
+                             {"measure", str(body, "measure")},
+                             {"user", user_ref(**u)}});
   if (!w) return error_response("journal_unavailable", "", "");
   if (Status s = store_->set_user_status(iin, status); !s)
     return error_response(s.error().code, "", s.error().detail);
@@ -371,11 +378,13 @@ http::Response GatewayImpl::operator_edit(const http::Request& req) {
     return error_response("malformed_request", "", "nothing to edit (full_name, phone)");
   if (iin == c->user.iin)
     return staff_refusal(req, c->user.iin, {"own_application", "not on yourself"});
-  auto w = journal_->append("user_edited", {{"iin", iin},
-                                            {"by", c->user.iin},
-                                            {"reason", str(body, "reason")},
-                                            {"full_name", name},
-                                            {"phone", phone}});
+  json rec = {{"iin", iin},
+              {"by", c->user.iin},
+              {"reason", str(body, "reason")},
+              {"full_name", name},
+              {"phone", phone}};
+  if (auto u = store_->find_user(iin); u && *u) rec["user"] = user_ref(**u);
+  auto w = journal_->append("user_edited", std::move(rec));
   if (!w) return error_response("journal_unavailable", "", "");
   if (Status s = store_->edit_user(iin, name, phone); !s)
     return error_response(s.error().code, "", s.error().detail);

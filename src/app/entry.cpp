@@ -114,7 +114,8 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
     auto w = journal_->append("user_blocked",
                               {{"iin", u.iin},
                                {"by", "system"},
-                               {"reason", "inactive since " + time::format_astana(last_used)}});
+                               {"reason", "inactive since " + time::format_astana(last_used)},
+                               {"user", user_ref(u)}});
     if (!w) return error_response("journal_unavailable", "", "");
     if (Status b = store_->set_user_status(u.iin, "blocked"); !b)
       return refuse("store_unavailable", b.error().detail);
@@ -295,7 +296,8 @@ http::Response GatewayImpl::second_factor_done(const Caller& c, const std::strin
   json rec = {{"iin", c.user.iin},
               {"method", method},
               {"outcome", "passed"},
-              {"session", c.session.token_hash.substr(0, 16)}};
+              {"session", c.session.token_hash.substr(0, 16)},
+              {"user", user_ref(c.user)}};
   if (!detail.is_null()) rec["detail"] = detail;
   // Logged before the session is promoted: an entry the log does not show never happened.
   if (auto w = journal_->append("entry_second_factor", rec); !w)
@@ -326,7 +328,8 @@ http::Response GatewayImpl::second_factor_failed(const Caller& c, const std::str
               {"method", method},
               {"outcome", "refused"},
               {"code", e.code},
-              {"session", c.session.token_hash.substr(0, 16)}};
+              {"session", c.session.token_hash.substr(0, 16)},
+              {"user", user_ref(c.user)}};
   if (!e.detail.empty()) rec["detail"] = e.detail;
   if (auto w = journal_->append("entry_second_factor", rec); !w)
     return error_response("journal_unavailable", "", "");
@@ -356,10 +359,10 @@ http::Response GatewayImpl::sms_send(const http::Request& req) {
   if (!code) return error_response(code.error().code, "", code.error().detail);
   std::string text =
       "AAJ: кіру коды / код входа " + *code + ". Ешкімге айтпаңыз / никому не сообщайте.";
-  if (auto w =
-          journal_->append("sms_code_sent", {{"iin", c->user.iin},
-                                             {"to", auth::mask_phone(c->user.phone)},
-                                             {"session", c->session.token_hash.substr(0, 16)}});
+  if (auto w = journal_->append("sms_code_sent", {{"iin", c->user.iin},
+                                                  {"to", auth::mask_phone(c->user.phone)},
+                                                  {"session", c->session.token_hash.substr(0, 16)},
+                                                  {"user", user_ref(c->user)}});
       !w)
     return error_response("journal_unavailable", "", "");
   if (Status s = sms_gateway_->send(c->user.phone, text); !s)
@@ -424,7 +427,8 @@ http::Response GatewayImpl::agreement_sign(const http::Request& req) {
                                                  {"version", a.version},
                                                  {"text_sha256", a.text_sha256},
                                                  {"cms", a.cms_base64},
-                                                 {"signer", signer_json(v.signer)}});
+                                                 {"signer", signer_json(v.signer)},
+                                                 {"user", user_ref(c->user)}});
   if (!w) return error_response("journal_unavailable", "", "");
   if (Status s = store_->add_agreement(a); !s && s.error().code != "agreement_exists")
     return error_response(s.error().code, "", s.error().detail);
@@ -464,9 +468,10 @@ http::Response GatewayImpl::end_session(const http::Request& req) {
   if (!all) return error_response(all.error().code, "", all.error().detail);
   for (const auto& s : *all) {
     if (s.token_hash.compare(0, 16, id) != 0) continue;
-    if (auto w = journal_->append(
-            "session_ended",
-            {{"iin", c->user.iin}, {"session", id}, {"by", c->session.token_hash.substr(0, 16)}});
+    if (auto w = journal_->append("session_ended", {{"iin", c->user.iin},
+                                                    {"session", id},
+                                                    {"by", c->session.token_hash.substr(0, 16)},
+                                                    {"user", user_ref(c->user)}});
         !w)
       return error_response("journal_unavailable", "", "");
     if (Status st = store_->revoke_session(s.token_hash); !st)
@@ -482,7 +487,8 @@ http::Response GatewayImpl::logout(const http::Request& req) {
   if (!c) return error_response(c.error().code, "", c.error().detail);
   if (auto w = journal_->append("logout", {{"iin", c->user.iin},
                                            {"session", c->session.token_hash.substr(0, 16)},
-                                           {"remote", req.remote}});
+                                           {"remote", req.remote},
+                                           {"user", user_ref(c->user)}});
       !w)
     return error_response("journal_unavailable", "", "");
   if (Status s = store_->revoke_session(c->session.token_hash); !s)

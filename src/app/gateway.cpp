@@ -66,6 +66,10 @@ int status_of(const std::string& code) {
       {"client_certificate_required", 401},
       {"unknown_system", 403},
       {"on_behalf_unknown", 403},
+      {"journal_corrupt", 500},
+      {"resolution_unknown", 404},
+      {"resolution_exists", 409},
+      {"body_unknown", 400},
   };
   auto it = m.find(code);
   return it == m.end() ? 403 : it->second;  // everything else is a refusal
@@ -236,6 +240,7 @@ Status GatewayImpl::init() {
                                      : policy::Engine::load_dir(cfg_.policy_dir);
   if (!pol) return pol.error();
   policy_ = *pol;
+  if (Status s = init_log_access(); !s) return s;
   auto router = sources::SourceRouter::create(cfg_.default_source, cfg_.source_overrides, {rt_});
   if (!router) return router.error();
   router_ = *router;
@@ -299,6 +304,9 @@ http::Response GatewayImpl::route(const http::Request& req) {
       {"POST", "/api/v1/operator/users/block", &GatewayImpl::operator_block},
       {"POST", "/api/v1/operator/users/unblock", &GatewayImpl::operator_unblock},
       {"POST", "/api/v1/controller/users/block", &GatewayImpl::controller_block},
+      {"GET", "/api/v1/log", &GatewayImpl::log_read},
+      {"POST", "/api/v1/prosecutor/resolutions", &GatewayImpl::resolution_register},
+      {"GET", "/api/v1/prosecutor/resolutions", &GatewayImpl::resolution_list},
       {"POST", "/api/v1/webauthn/register/options", &GatewayImpl::webauthn_register_options},
       {"POST", "/api/v1/webauthn/register", &GatewayImpl::webauthn_register},
       {"POST", "/api/v1/auth/webauthn/options", &GatewayImpl::webauthn_options},

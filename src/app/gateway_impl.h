@@ -23,6 +23,7 @@
 #include "pki/crl.h"
 #include "pki/system_key.h"
 #include "pki/trust.h"
+#include "policy/log_access.h"
 #include "policy/policy.h"
 #include "sources/connector.h"
 #include "store/store.h"
@@ -115,6 +116,10 @@ using PendingPtr = std::shared_ptr<Pending>;
 // for a system client (a system signs for many users; its nonces are its own). `record` is a
 // data_request record body as logged.
 std::string replay_key_of(const json& record);
+
+// A user as a record names them: {"iin", "user_type", "body_bin"} (the log-access policy finds a
+// record's body at body.user.body_bin).
+json user_ref(const store::User& u);
 
 // The signed-in caller of an authenticated endpoint.
 struct Caller {
@@ -269,6 +274,16 @@ class GatewayImpl final : public Gateway {
   http::Response operator_unblock(const http::Request& req);
   http::Response controller_block(const http::Request& req);
 
+  // ---- reading the event log under the log-access policy (log_access.cpp) ----
+  Status init_log_access();
+  // GET /api/v1/log: the records the caller's staff role may read, shaped by the policy; the
+  // read is logged (log_read) before the answer, refusals too (log_read_refused).
+  http::Response log_read(const http::Request& req);
+  // POST and GET /api/v1/prosecutor/resolutions: a prosecutor registers a signed resolution
+  // (logged resolution_registered before it is stored) and lists their own.
+  http::Response resolution_register(const http::Request& req);
+  http::Response resolution_list(const http::Request& req);
+
   // ---- WebAuthn (webauthn_routes.cpp) ----
   auth::webauthn::RelyingParty relying_party() const;
   std::string new_webauthn_challenge(const std::string& session, time::Instant now);
@@ -289,6 +304,7 @@ class GatewayImpl final : public Gateway {
   std::unique_ptr<pki::CmsVerifier> verifier_;
   std::shared_ptr<const pki::SystemKey> system_key_;  // null: answers carry no seal
   std::shared_ptr<const policy::Engine> policy_;
+  std::shared_ptr<const policy::LogAccessPolicy> log_policy_;
   std::shared_ptr<sources::SourceRouter> router_;
   std::shared_ptr<sources::SourceRouter> case_register_;  // null unless grounds are verified
   auth::ChallengeTable challenges_;

@@ -65,7 +65,13 @@ Result<nlohmann::json> block_user(const Config& cfg, const std::string& iin,
   if (!*existing) return Error{"user_unknown", "no user with IIN " + iin};
   auto j = journal::Journal::open(cfg.journal_dir);
   if (!j) return j.error();
-  auto w = (*j)->append("user_blocked", {{"actor", actor}, {"iin", iin}, {"reason", reason}});
+  const store::User& u = **existing;
+  auto w = (*j)->append(
+      "user_blocked",
+      {{"actor", actor},
+       {"iin", iin},
+       {"reason", reason},
+       {"user", {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}}}});
   if (!w) return w.error();
   if (Status s = (*st)->set_user_status(iin, "blocked"); !s) return s.error();
   if (Status s = (*st)->revoke_sessions_of(iin); !s) return s.error();

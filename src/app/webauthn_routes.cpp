@@ -99,7 +99,8 @@ http::Response GatewayImpl::webauthn_register(const http::Request& req) {
   auto w = journal_->append("webauthn_enrolled", {{"iin", c->user.iin},
                                                   {"credential_id", row.id},
                                                   {"alg", row.alg},
-                                                  {"aaguid", cred->aaguid_hex}});
+                                                  {"aaguid", cred->aaguid_hex},
+                                                  {"user", user_ref(c->user)}});
   if (!w) return error_response("journal_unavailable", "", "");
   if (Status s = store_->add_credential(row); !s)
     return error_response(s.error().code, "", s.error().detail);

@@ -74,6 +74,8 @@ const DemoPerson kUsers[] = {
 const DemoPerson kStaff[] = {
     {"ҚАСЫМОВА", "ДИНАРА", "АСҚАРҚЫЗЫ", false, 1986, 2, 14, "committee", "", "operator"},
     {"ЕСЕНОВ", "ТИМУР", "БАҚЫТҰЛЫ", true, 1980, 7, 7, "mia", "", "controller"},
+    // Supervises legality (R-CTRL-5): reads the event log under a registered resolution.
+    {"ЖАҚСЫЛЫҚОВ", "БЕРІК", "СЕРІКҰЛЫ", true, 1976, 12, 5, "gpo", "", "prosecutor"},
 };
 
 const DemoPerson kApplicants[] = {

@@ -101,6 +101,10 @@ struct Instrument {
   }
 };
 
+// Parses a policy file's text as loader.cpp does: strict JSON, duplicate keys refused, the top
+// level an object. Error "policy_invalid" whose detail starts with `path`. Thread-safe.
+Result<nlohmann::json> parse_policy_json(const std::string& path, const std::string& text);
+
 struct EngineImpl {
   // Owns every string a Decision may point to; a deque never moves its elements.
   std::deque<std::string> strings;

@@ -275,7 +275,8 @@ struct EngineBuilder {
     std::map<std::string, int> instrument_of;
     std::set<std::string> version_ids;
     for (Doc& d : docs) {
-      if (d.h.kind == "vocabulary" || d.h.kind == "catalog") continue;
+      // Log-access files are another module's (log_access.cpp): same folder, same header.
+      if (d.h.kind == "vocabulary" || d.h.kind == "catalog" || d.h.kind == "log_access") continue;
       Obj o(d.j, d.file->path, "");
       Kind kind = Kind::GroundMatrix;
       if (d.h.kind == "ground_matrix")
@@ -579,6 +580,14 @@ struct EngineBuilder {
     }
   }
 };
+
+Result<nlohmann::json> parse_policy_json(const std::string& path, const std::string& text) {
+  try {
+    return parse_strict(SourceFile{path, text});
+  } catch (const Invalid& inv) {
+    return Error{"policy_invalid", inv.detail};
+  }
+}
 
 namespace {
 

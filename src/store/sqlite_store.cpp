@@ -12,7 +12,7 @@
 namespace aaj::store {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 6;
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS bodies (
@@ -97,6 +97,28 @@ ALTER TABLE users ADD COLUMN reminded_at INTEGER NOT NULL DEFAULT 0;
 const char* kMigrateV1 = R"SQL(
 ALTER TABLE sessions ADD COLUMN stage TEXT NOT NULL DEFAULT 'full';
 ALTER TABLE sessions ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
+)SQL";
+
+// v6 (log access): prosecutors' resolutions. Created by its own step for every database below 6,
+// new files included, so the tables of v5 (another change) and v6 stay independent of each other.
+const char* kMigrateV6 = R"SQL(
+CREATE TABLE IF NOT EXISTS resolutions (
+  id TEXT PRIMARY KEY,
+  prosecutor_iin TEXT NOT NULL,
+  number TEXT NOT NULL,
+  date TEXT NOT NULL,
+  body_bin TEXT NOT NULL,
+  iins TEXT NOT NULL DEFAULT '',
+  period_from TEXT NOT NULL,
+  period_to TEXT NOT NULL CHECK (period_from <= period_to),
+  purpose TEXT NOT NULL,
+  document TEXT NOT NULL,
+  cms TEXT NOT NULL,
+  registered_at INTEGER NOT NULL,
+  log_seq INTEGER NOT NULL,
+  UNIQUE (prosecutor_iin, number)
+);
+CREATE INDEX IF NOT EXISTS resolutions_by_prosecutor ON resolutions(prosecutor_iin, registered_at);
 )SQL";
 
 Error db_error(sqlite3* db, const std::string& what) {
@@ -201,6 +223,12 @@ class SqliteStore final : public Store {
       sqlite3_free(err);
       sqlite3_close(db);
       return Error{"store_unavailable", "schema: " + m};
+    }
+    if (version < 6) {
+      if (Status v6 = exec(kMigrateV6); !v6) {
+        sqlite3_close(db);
+        return v6.error();
+      }
     }
     sqlite3_exec(db, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(), nullptr,
                  nullptr, nullptr);
@@ -568,6 +596,83 @@ class SqliteStore final : public Store {
     });
     if (!s) return s.error();
     return n;
+  }
+
+  static constexpr const char* kResolutionColumns =
+      "id,prosecutor_iin,number,date,body_bin,iins,period_from,period_to,purpose,document,cms,"
+      "registered_at,log_seq";
+
+  static Resolution row_resolution(Stmt& st) {
+    Resolution r;
+    r.id = st.col_text(0);
+    r.prosecutor_iin = st.col_text(1);
+    r.number = st.col_text(2);
+    r.date = st.col_text(3);
+    r.body_bin = st.col_text(4);
+    // IINs are digits: stored comma-separated.
+    std::string iins = st.col_text(5);
+    for (size_t at = 0; at < iins.size();) {
+      size_t comma = iins.find(',', at);
+      if (comma == std::string::npos) comma = iins.size();
+      r.iins.push_back(iins.substr(at, comma - at));
+      at = comma + 1;
+    }
+    r.period_from = st.col_text(6);
+    r.period_to = st.col_text(7);
+    r.purpose = st.col_text(8);
+    r.document = st.col_text(9);
+    r.cms_base64 = st.col_text(10);
+    r.registered_at = time::from_micros(st.col_int(11));
+    r.log_seq = static_cast<uint64_t>(st.col_int(12));
+    return r;
+  }
+
+  Status add_resolution(const Resolution& r) override {
+    std::string iins;
+    for (const std::string& i : r.iins) iins += (iins.empty() ? "" : ",") + i;
+    return execute(
+        "INSERT INTO resolutions(id,prosecutor_iin,number,date,body_bin,iins,period_from,"
+        "period_to,purpose,document,cms,registered_at,log_seq) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        {r.id, r.prosecutor_iin, r.number, r.date, r.body_bin, iins, r.period_from, r.period_to,
+         r.purpose, r.document, r.cms_base64, time::to_micros(r.registered_at),
+         static_cast<int64_t>(r.log_seq)},
+        {.constraint = Error{"resolution_exists", "resolution " + r.number + " is registered"}});
+  }
+
+  Result<std::optional<Resolution>> find_resolution(std::string_view id) override {
+    std::optional<Resolution> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      std::string sql =
+          std::string("SELECT ") + kResolutionColumns + " FROM resolutions WHERE id=?";
+      Stmt st(db, sql.c_str());
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, id);
+      int rc = st.step();
+      if (rc == SQLITE_ROW)
+        out = row_resolution(st);
+      else if (rc != SQLITE_DONE)
+        return db_error(db, "select resolution");
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
+  }
+
+  Result<std::vector<Resolution>> resolutions_of(std::string_view prosecutor_iin) override {
+    std::vector<Resolution> out;
+    Status s = with_db([&](sqlite3* db) -> Status {
+      std::string sql = std::string("SELECT ") + kResolutionColumns +
+                        " FROM resolutions WHERE prosecutor_iin=? ORDER BY registered_at DESC";
+      Stmt st(db, sql.c_str());
+      if (!st.ok()) return db_error(db, "prepare");
+      st.text(1, prosecutor_iin);
+      int rc;
+      while ((rc = st.step()) == SQLITE_ROW) out.push_back(row_resolution(st));
+      if (rc != SQLITE_DONE) return db_error(db, "list resolutions");
+      return {};
+    });
+    if (!s) return s.error();
+    return out;
   }
 
  private:

@@ -91,6 +91,24 @@ struct Application {
   std::string decision_cms_base64;  // a refusal is signed with the operator's EDS
 };
 
+// A prosecutor's resolution (қаулы) opening a check of a body's users (R-CTRL-5), as registered:
+// it lets its prosecutor read the event log's records of that body (of the listed people only,
+// when it lists any) within its period. Dates are Astana calendar days "YYYY-MM-DD".
+struct Resolution {
+  std::string id;  // UUID, assigned at registration
+  std::string prosecutor_iin;
+  std::string number;  // the resolution's own number
+  std::string date;
+  std::string body_bin;
+  std::vector<std::string> iins;  // empty: every user of the body
+  std::string period_from, period_to;
+  std::string purpose;
+  std::string document;    // the signed document (JSON text)
+  std::string cms_base64;  // the prosecutor's signature, kept as evidence
+  time::Instant registered_at{};
+  uint64_t log_seq = 0;  // the resolution_registered record
+};
+
 struct StoreConfig {
   std::string backend = "sqlite";  // registered backend name
   std::filesystem::path data_dir;  // sqlite: <data_dir>/aaj.db
@@ -168,6 +186,13 @@ class Store {
   // Replaces a user's type and body (a transfer).
   virtual Status update_user_post(std::string_view iin, std::string_view user_type,
                                   std::string_view body_bin) = 0;
+
+  // Prosecutors' resolutions (schema v6). Error "resolution_exists" when this prosecutor has
+  // registered a resolution with this number already.
+  virtual Status add_resolution(const Resolution& r) = 0;
+  virtual Result<std::optional<Resolution>> find_resolution(std::string_view id) = 0;
+  // One prosecutor's resolutions, newest registration first.
+  virtual Result<std::vector<Resolution>> resolutions_of(std::string_view prosecutor_iin) = 0;
 };
 
 using StoreFactory = std::function<Result<std::unique_ptr<Store>>(const StoreConfig&)>;

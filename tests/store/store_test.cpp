@@ -136,3 +136,97 @@ PRAGMA user_version=1;
   ASSERT_TRUE(store::open_store({"sqlite", dir, ""}).ok());
   fs::remove_all(dir);
 }
+
+// Prosecutors' resolutions (schema v6): stored whole, listed per prosecutor, numbers unique per
+// prosecutor.
+TEST_F(StoreTest, ResolutionsRoundTripAndNumbersAreUniquePerProsecutor) {
+  store::Resolution r;
+  r.id = "0b8e7c2a-0000-4000-8000-000000000001";
+  r.prosecutor_iin = "850615300000";
+  r.number = "2-15/2026";
+  r.date = "2026-12-01";
+  r.body_bin = "050140000105";
+  r.iins = {"860417300015", "990106300596"};
+  r.period_from = "2026-11-01";
+  r.period_to = "2026-11-30";
+  r.purpose = "проверка законности";
+  r.document = R"({"number":"2-15/2026"})";
+  r.cms_base64 = "MIIB";
+  r.registered_at = time::from_micros(1700000000000000);
+  r.log_seq = 42;
+  ASSERT_TRUE(store_->add_resolution(r).ok());
+  auto found = store_->find_resolution(r.id);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  const store::Resolution& f = **found;
+  EXPECT_EQ(f.prosecutor_iin, r.prosecutor_iin);
+  EXPECT_EQ(f.number, r.number);
+  EXPECT_EQ(f.date, r.date);
+  EXPECT_EQ(f.body_bin, r.body_bin);
+  EXPECT_EQ(f.iins, r.iins);
+  EXPECT_EQ(f.period_from, r.period_from);
+  EXPECT_EQ(f.period_to, r.period_to);
+  EXPECT_EQ(f.purpose, r.purpose);
+  EXPECT_EQ(f.document, r.document);
+  EXPECT_EQ(f.cms_base64, r.cms_base64);
+  EXPECT_EQ(f.registered_at, r.registered_at);
+  EXPECT_EQ(f.log_seq, 42u);
+
+  store::Resolution again = r;
+  again.id = "0b8e7c2a-0000-4000-8000-000000000002";
+  auto dup = store_->add_resolution(again);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, "resolution_exists");
+  // Another prosecutor may use the same number; a whole-body resolution lists no IINs.
+  again.prosecutor_iin = "990106300596";
+  again.iins.clear();
+  ASSERT_TRUE(store_->add_resolution(again).ok());
+  EXPECT_TRUE((*store_->find_resolution(again.id))->iins.empty());
+  // An inverted period cannot be stored.
+  store::Resolution inverted = again;
+  inverted.id = "0b8e7c2a-0000-4000-8000-000000000003";
+  inverted.number = "3";
+  inverted.period_from = "2026-12-01";
+  EXPECT_FALSE(store_->add_resolution(inverted).ok());
+
+  auto mine = store_->resolutions_of("850615300000");
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ((*mine)[0].id, r.id);
+  EXPECT_FALSE(store_->find_resolution("nope")->has_value());
+}
+
+// A database of schema v4 (before v5 and v6) gains the resolutions table and version 6.
+TEST(StoreMigration, VersionFourDatabaseGainsResolutions) {
+  char tmpl[] = "/tmp/aaj-migrate-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  {
+    auto s = store::open_store({"sqlite", dir, ""});
+    ASSERT_TRUE(s.ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "aaj.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "DROP TABLE resolutions; PRAGMA user_version=4;", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+
+  auto s = store::open_store({"sqlite", dir, ""});
+  ASSERT_TRUE(s.ok()) << s.error().detail;
+  store::Resolution r;
+  r.id = "id";
+  r.prosecutor_iin = "850615300000";
+  r.number = "1";
+  r.date = r.period_from = r.period_to = "2026-12-01";
+  r.body_bin = "050140000105";
+  r.registered_at = time::now();
+  EXPECT_TRUE((*s)->add_resolution(r).ok());
+  s->reset();
+  ASSERT_EQ(sqlite3_open((dir / "aaj.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 6);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  fs::remove_all(dir);
+}
