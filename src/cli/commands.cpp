@@ -56,6 +56,12 @@ void Commands::attach(CLI::App& app) {
   sim->add_option("--listen", listen_, "HOST:PORT, overrides sources.simulator_listen");
   sim->callback([this] { code_ = sourcesim(config_, listen_); });
 
+  auto* wit = app.add_subcommand(
+      "witness", "Run the event log's witness: co-sign signed heads consistent with the last one");
+  wit->add_option("--config", config_, "Witness configuration file (TOML)")->required();
+  wit->add_option("--listen", listen_, "HOST:PORT, overrides listen");
+  wit->callback([this] { code_ = run_witness(config_, listen_); });
+
   auto* user = app.add_subcommand("user", "Operator actions on users");
   user->require_subcommand(1);
   auto* add = user->add_subcommand("add", "Register an active user (logged)");

@@ -33,6 +33,7 @@ class Commands {
 void attach_log_commands(CLI::App& app, int& code);
 int serve(const std::string& config, const std::string& listen);
 int sourcesim(const std::string& config, const std::string& listen);
+int run_witness(const std::string& config, const std::string& listen);
 int demo_init(const std::string& dir, const std::string& listen, bool force);
 int demo_refresh_crl(const std::string& dir);
 int demo_info(const std::string& dir);

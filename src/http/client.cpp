@@ -54,6 +54,7 @@ struct Job {
   std::string content_type;
   Client::Done done;
   Clock::time_point deadline;
+  bhttp::verb method = bhttp::verb::post;
 };
 
 bool is_closed_by_peer(const boost::system::error_code& ec) {
@@ -119,6 +120,15 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
     start(std::move(job), 0);
   }
 
+  void get(std::string path, Done done) override {
+    Job job;
+    job.target = prefix_ + path;
+    job.done = std::move(done);
+    job.deadline = Clock::now() + opts_.timeout;
+    job.method = bhttp::verb::get;
+    start(std::move(job), 0);
+  }
+
   size_t idle_connections() const override {
     std::lock_guard<std::mutex> l(mu_);
     size_t n = 0;
@@ -166,9 +176,9 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   template <class Stream>
   static awaitable<boost::system::error_code> write_request(Stream& s, const Job& job,
                                                             const std::string& host) {
-    bhttp::request<bhttp::string_body> req{bhttp::verb::post, job.target, 11};
+    bhttp::request<bhttp::string_body> req{job.method, job.target, 11};
     req.set(bhttp::field::host, host);
-    req.set(bhttp::field::content_type, job.content_type);
+    if (job.method != bhttp::verb::get) req.set(bhttp::field::content_type, job.content_type);
     req.set(bhttp::field::user_agent, "aaj");
     req.keep_alive(true);
     req.body() = job.body;

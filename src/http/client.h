@@ -56,6 +56,10 @@ class Client {
   // done must not block. Thread-safe.
   virtual void post(std::string path, std::string body, std::string content_type, Done done) = 0;
 
+  // GETs url + path (no body). Same contract as post(); a GET is resent on a new connection
+  // under the same rule as a POST (a kept-alive connection closed before any answer byte).
+  virtual void get(std::string path, Done done) = 0;
+
   // Kept-alive connections currently idle in the pool (for tests). Thread-safe.
   virtual size_t idle_connections() const = 0;
 };

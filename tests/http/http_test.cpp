@@ -284,6 +284,40 @@ TEST(Client, ReusesKeptAliveConnections) {
   EXPECT_LE(peers.size(), 2u);
 }
 
+TEST(Client, GetSendsTheMethodAndNoBodyOnTheSameConnections) {
+  std::mutex mu;
+  std::vector<std::string> seen;
+  std::set<std::string> peers;
+  auto rt = Runtime::start({1, 1});
+  auto server = plain_server([&](const Request& r) {
+    std::lock_guard<std::mutex> l(mu);
+    seen.push_back(r.method + " " + r.target + " [" + r.body + "] " + r.header("content-type"));
+    peers.insert(r.remote);
+    return text(200, r.method);
+  });
+  ASSERT_TRUE(server);
+  auto c = client_for(rt, local(*server) + "/base");
+  auto get = [&](const std::string& path) {
+    auto p = std::make_shared<std::promise<Result<ClientResponse>>>();
+    c->get(path, [p](Result<ClientResponse> r) { p->set_value(std::move(r)); });
+    return p->get_future().get();
+  };
+  auto g = get("/latest");
+  ASSERT_EQ(code_of(g), "<ok>");
+  EXPECT_EQ(g->body, "GET");
+  auto p = post(*c, "/echo", "x");
+  ASSERT_EQ(code_of(p), "<ok>");
+  EXPECT_EQ(p->body, "POST");
+  auto g2 = get("/latest?x=1");
+  ASSERT_EQ(code_of(g2), "<ok>");
+  std::lock_guard<std::mutex> l(mu);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], "GET /base/latest [] ");
+  EXPECT_EQ(seen[1], "POST /base/echo [x] application/json");
+  EXPECT_EQ(seen[2], "GET /base/latest?x=1 [] ");
+  EXPECT_EQ(peers.size(), 1u);  // one kept-alive connection for both methods
+}
+
 TEST(Client, AConnectionTheServerClosedWhileIdleIsReplacedTransparently) {
   std::mutex mu;
   std::set<std::string> peers;
