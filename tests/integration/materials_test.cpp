@@ -3,6 +3,7 @@
 // copies not yet destroyed until they confirm, and a controller destroys the material's answers by
 // a signed act; the event log records every step in order and still verifies.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <fstream>
 #include <regex>
@@ -332,6 +333,65 @@ TEST_F(Materials, AnswersAreKeptExportedRemindedAndDestroyedWithTheirMaterial) {
       EXPECT_EQ(db.find(val.get<std::string>()), std::string::npos) << k;
       EXPECT_EQ(wal.find(val.get<std::string>()), std::string::npos) << k;
     }
+}
+
+// Fail safe for evidence: while the database cannot take the answers (the test holds its write
+// lock) the archive's queue fills, and an answer that cannot be kept is withheld — logged, not
+// released. When the database is free again everything accepted is stored.
+TEST(MaterialsWithheld, AnAnswerThatCannotBeKeptIsNotReleased) {
+  ASSERT_TRUE(aaj::time::load_astana_zone().ok());
+  Installation box("[archive]\nmax_queue = 2\n");
+  box.start();
+  const json& officer = box.user("investigator_mia");
+  auto api = box.api();
+  std::string token = box.enter(*api, officer);
+  auto ask = [&](const json& doc) {
+    auto r = aaj::client::send_request(*api, token, *box.sign_key(officer), doc);
+    if (!r) throw std::runtime_error("transport");
+    return *r;
+  };
+  json two = aaj::client::make_document("R01", kGround, {{"iin", "860417300015"}}, "Тергеу");
+  two.erase("resource");
+  two["resources"] = {"R01", "R11"};
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((box.dir() / "data/aaj.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  // Two answers fill the queue: the writer cannot store them while the lock is held.
+  auto first = ask(two);
+  EXPECT_EQ(first.status, 200) << first.raw;
+  auto withheld =
+      ask(aaj::client::make_document("R01", kGround, {{"iin", "860417300015"}}, "Тергеу"));
+  EXPECT_EQ(withheld.status, 503) << withheld.raw;
+  EXPECT_EQ(withheld.body["error"]["code"], "archive_unavailable");
+  EXPECT_FALSE(withheld.body.contains("data"));
+  const std::string withheld_id = withheld.body.value("request_id", "");
+  ASSERT_FALSE(withheld_id.empty());
+  ASSERT_EQ(sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  // Free again: the queued answers are stored (reading one flushes the archive), new ones pass.
+  auto read =
+      api->get("/api/v1/answers?request_id=" + first.body["request_id"].get<std::string>(), token);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->status, 200) << read->raw;
+  EXPECT_EQ(read->body["results"].size(), 2u);
+  auto after = ask(aaj::client::make_document("R01", kGround, {{"iin", "860417300015"}}, "Тергеу"));
+  EXPECT_EQ(after.status, 200) << after.raw;
+  // The withheld answer was never kept, and the log says why it was not released.
+  EXPECT_EQ(api->get("/api/v1/answers?request_id=" + withheld_id, token)->status, 404);
+  box.stop();
+  std::ifstream in(box.dir() / "data/journal/journal.log");
+  std::string line;
+  bool answered = false, then_withheld = false;
+  while (std::getline(in, line)) {
+    json rec = json::parse(line);
+    if (rec["body"].value("request_id", "") != withheld_id) continue;
+    if (rec["type"] == "data_request") answered = rec["body"]["outcome"] == "answered";
+    if (rec["type"] == "answer_withheld") then_withheld = answered;
+  }
+  EXPECT_TRUE(then_withheld);
+  EXPECT_EQ(run_aaj({"log", "verify", "--config", box.config().string()}).exit_code, 0);
 }
 
 }  // namespace
