@@ -1,12 +1,15 @@
-// Answers kept with their materials and their exports, in SQLite (schema version 5).
+// Answers kept with their materials and their exports, in SQLite (schema version 5), in the
+// attached file materials.db.
 //
 // Destruction: the answer's bytes are first overwritten with zeros of the same length (SQLite
 // rewrites a cell of unchanged size in place, overflow pages included), then set to NULL; the
 // connection runs with secure_delete on, so the space the row gives up is zeroed as well. In WAL
-// mode the zeroed pages are first written to the WAL while older frames and the main file still
-// hold the old bytes, so the destruction ends with a TRUNCATE checkpoint: the zeroed pages are
-// copied into aaj.db and the WAL file is cut to nothing.
+// mode the zeroed pages are first written to the WAL while older frames and the database file
+// still hold the old bytes, so the destruction ends with a TRUNCATE checkpoint: the zeroed pages
+// are copied into materials.db and its WAL file is cut to nothing.
 #include "store/sqlite_materials.h"
+
+#include <filesystem>
 
 namespace aaj::store::sqlite_materials {
 namespace {
@@ -54,10 +57,12 @@ Status exec(sqlite3* db, const char* sql) {
   return Error{"store_unavailable", m};
 }
 
-// Runs body inside BEGIN IMMEDIATE … COMMIT; rolls back when it fails.
+// Runs body inside BEGIN … COMMIT; rolls back when it fails. DEFERRED: BEGIN IMMEDIATE would
+// take the write lock of every attached file, aaj.db's too; the first statement of each body
+// writes, so the lock it takes (materials.db's) is taken with the busy handler.
 template <class F>
 Status transaction(sqlite3* db, F&& body) {
-  if (Status s = exec(db, "BEGIN IMMEDIATE"); !s) return s;
+  if (Status s = exec(db, "BEGIN"); !s) return s;
   Status s = body();
   if (s) s = exec(db, "COMMIT");
   if (!s) (void)exec(db, "ROLLBACK");
@@ -113,8 +118,19 @@ Export row_export(Stmt& st) {
 
 }  // namespace
 
+Status attach(sqlite3* db, const std::string& main_db_path) {
+  std::string file = (std::filesystem::path(main_db_path).parent_path() / kFileName).string();
+  Stmt st(db, "ATTACH DATABASE ? AS materials");
+  if (!st.ok()) return db_error(db, "prepare attach");
+  st.text(1, file);
+  if (st.step() != SQLITE_DONE) return db_error(db, "attach " + file);
+  return exec(db,
+              "PRAGMA materials.journal_mode=WAL; PRAGMA materials.synchronous=FULL; "
+              "PRAGMA materials.secure_delete=ON;");
+}
+
 const char* const kSchemaV5 = R"SQL(
-CREATE TABLE IF NOT EXISTS answers (
+CREATE TABLE IF NOT EXISTS materials.answers (
   request_id TEXT NOT NULL,
   resource TEXT NOT NULL,
   material_type TEXT NOT NULL,
@@ -137,9 +153,9 @@ CREATE TABLE IF NOT EXISTS answers (
   PRIMARY KEY (request_id, resource),
   CHECK ((destroyed_at = 0) = (data IS NOT NULL))
 );
-CREATE INDEX IF NOT EXISTS answers_by_material
+CREATE INDEX IF NOT EXISTS materials.answers_by_material
   ON answers(material_type, material_number, body_bin);
-CREATE TABLE IF NOT EXISTS exports (
+CREATE TABLE IF NOT EXISTS materials.exports (
   id TEXT PRIMARY KEY,
   request_id TEXT NOT NULL,
   iin TEXT NOT NULL,
@@ -151,8 +167,9 @@ CREATE TABLE IF NOT EXISTS exports (
   log_seq INTEGER NOT NULL,
   confirmed_at INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS exports_by_iin ON exports(iin, confirmed_at, exported_at);
-CREATE INDEX IF NOT EXISTS exports_by_body ON exports(body_bin, confirmed_at, exported_at);
+CREATE INDEX IF NOT EXISTS materials.exports_by_iin ON exports(iin, confirmed_at, exported_at);
+CREATE INDEX IF NOT EXISTS materials.exports_by_body
+  ON exports(body_bin, confirmed_at, exported_at);
 )SQL";
 
 Status add_answers(sqlite3* db, const std::vector<StoredAnswer>& answers) {
@@ -256,7 +273,7 @@ Result<std::vector<std::pair<std::string, std::string>>> destroy_answers(
   // The old bytes live on in WAL frames and in the main file until the zeroed pages are
   // checkpointed; TRUNCATE also cuts the WAL file to zero length. Readers can keep it from
   // completing (the busy timeout waits for them); the caller reports it.
-  Stmt cp(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  Stmt cp(db, "PRAGMA materials.wal_checkpoint(TRUNCATE)");
   if (cp.ok() && cp.step() == SQLITE_ROW && checkpointed) *checkpointed = cp.col_int(0) == 0;
   return destroyed;
 }

@@ -9,8 +9,24 @@
 
 namespace aaj::store::sqlite_materials {
 
-// CREATE TABLE/INDEX IF NOT EXISTS for answers and exports: run for new files and, inside the
-// upgrade transaction, as the step from version 4 to 5.
+// The tables live in their own database file, materials.db beside aaj.db, attached to every
+// connection of the store as schema "materials" (WAL, synchronous=FULL, secure_delete), because
+//  - the store's change stamp is aaj.db's PRAGMA data_version, which validates the session cache:
+//    answers committed at the rate of data requests would invalidate it on every batch, while
+//    commits to an attached file leave it unchanged;
+//  - SQLite has one writer per file: the archive's batches and a destruction's checkpoint do not
+//    hold up entries, sessions and operators' actions, nor they the archive.
+// Statements name the tables unqualified (SQLite finds them in the attached schema); a
+// transaction begins DEFERRED so that it locks materials.db only.
+inline constexpr const char* kSchemaName = "materials";
+inline constexpr const char* kFileName = "materials.db";
+
+// Attaches <folder of main_db_path>/materials.db (created if missing) as schema "materials" and
+// sets its pragmas. Error "store_unavailable".
+Status attach(sqlite3* db, const std::string& main_db_path);
+
+// CREATE TABLE/INDEX IF NOT EXISTS for answers and exports in the attached file: run for new
+// installations and, inside the upgrade transaction, as the step from version 4 to 5.
 extern const char* const kSchemaV5;
 
 Status add_answers(sqlite3* db, const std::vector<StoredAnswer>& answers);

@@ -675,6 +675,11 @@ class SqliteStore final : public Store {
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
                  "PRAGMA secure_delete=ON;",
                  nullptr, nullptr, nullptr);
+    // Answers and exports live in materials.db beside aaj.db (sqlite_materials.h says why).
+    if (Status a = sqlite_materials::attach(db, path_); !a) {
+      sqlite3_close(db);
+      return a.error();
+    }
     return db;
   }
 

@@ -153,7 +153,7 @@ struct ExportFilter {
 
 struct StoreConfig {
   std::string backend = "sqlite";  // registered backend name
-  std::filesystem::path data_dir;  // sqlite: <data_dir>/aaj.db
+  std::filesystem::path data_dir;  // sqlite: <data_dir>/aaj.db and <data_dir>/materials.db
   std::string dsn;                 // postgresql (future)
 };
 

@@ -82,10 +82,12 @@ TEST_F(MaterialsStore, DestructionRemovesTheBytesFromTheDatabaseFiles) {
                          answer("req-2", "R01", "267510000000048", kMia,
                                 "{\"name\":\"" + kept_marker + "\"}")})
           .ok());
-  // Sanity: after a checkpoint the bytes are in the main file, where the test looks for them.
-  sql(dir_ / "aaj.db", "PRAGMA wal_checkpoint(TRUNCATE)");
-  ASSERT_NE(slurp(dir_ / "aaj.db").find(small_marker), std::string::npos);
-  ASSERT_NE(slurp(dir_ / "aaj.db").find("ҮЛКЕН-ЖАЗБА-599"), std::string::npos);
+  // Sanity: after a checkpoint the bytes are in the database file, where the test looks for them
+  // (materials.db; aaj.db, the accounts' file, never holds answers).
+  sql(dir_ / "materials.db", "PRAGMA wal_checkpoint(TRUNCATE)");
+  ASSERT_NE(slurp(dir_ / "materials.db").find(small_marker), std::string::npos);
+  ASSERT_NE(slurp(dir_ / "materials.db").find("ҮЛКЕН-ЖАЗБА-599"), std::string::npos);
+  EXPECT_EQ(slurp(dir_ / "aaj.db").find(small_marker), std::string::npos);
 
   auto rows = store_->answers_of_material("criminal_case", kCase, kMia);
   ASSERT_TRUE(rows.ok());
@@ -102,12 +104,12 @@ TEST_F(MaterialsStore, DestructionRemovesTheBytesFromTheDatabaseFiles) {
   EXPECT_TRUE(checkpointed);
 
   // Gone from the database file and from the WAL (the checkpoint truncated it).
-  std::string db = slurp(dir_ / "aaj.db");
+  std::string db = slurp(dir_ / "materials.db");
   EXPECT_EQ(db.find(small_marker), std::string::npos);
   for (int i : {0, 300, 599})
     EXPECT_EQ(db.find("ҮЛКЕН-ЖАЗБА-" + std::to_string(i) + " "), std::string::npos) << i;
-  if (fs::exists(dir_ / "aaj.db-wal")) {
-    std::string wal = slurp(dir_ / "aaj.db-wal");
+  if (fs::exists(dir_ / "materials.db-wal")) {
+    std::string wal = slurp(dir_ / "materials.db-wal");
     EXPECT_EQ(wal.find(small_marker), std::string::npos);
     EXPECT_EQ(wal.find("ҮЛКЕН-ЖАЗБА-599"), std::string::npos);
   }
@@ -195,7 +197,23 @@ TEST_F(MaterialsStore, ExportsAreListedUntilConfirmed) {
   EXPECT_EQ((*found)->log_seq, 10u);
 }
 
-// A version-4 database (before answers and exports) is upgraded in place and keeps its data.
+// Answers are written at the rate of data requests: their commits must not change the store's
+// change stamp, which validates the session cache (materials.db is a file of its own).
+TEST_F(MaterialsStore, StoringAnswersLeavesTheChangeStampAlone) {
+  auto before = store_->change_stamp();
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(store_->add_answers({answer("s", "R01", kCase, kMia, "{}")}).ok());
+  ASSERT_TRUE(
+      store_->add_export({"exp", "s", "900302400123", kMia, "json", "ab", 2, time::now(), 1, {}})
+          .ok());
+  EXPECT_EQ(*store_->change_stamp(), *before);
+  // A change to accounts does change it.
+  ASSERT_TRUE(store_->put_body({kMia, "ІІМ"}).ok());
+  EXPECT_NE(*store_->change_stamp(), *before);
+}
+
+// A version-4 installation (aaj.db only, before answers and exports) is upgraded in place and
+// keeps its data.
 TEST(MaterialsMigration, VersionFourGetsTheNewTables) {
   char tmpl[] = "/tmp/aaj-migrate5-XXXXXX";
   fs::path dir = mkdtemp(tmpl);
@@ -206,7 +224,9 @@ TEST(MaterialsMigration, VersionFourGetsTheNewTables) {
                                 "active", time::now()})
                     .ok());
   }
-  sql(dir / "aaj.db", "DROP TABLE answers; DROP TABLE exports; PRAGMA user_version=4;");
+  sql(dir / "aaj.db", "PRAGMA user_version=4;");
+  for (const char* f : {"materials.db", "materials.db-wal", "materials.db-shm"})
+    fs::remove(dir / f);
   auto s = store::open_store({"sqlite", dir, ""});
   ASSERT_TRUE(s.ok()) << s.error().detail;
   EXPECT_TRUE((*s)->find_user("850615300000")->has_value());
@@ -220,6 +240,7 @@ TEST(MaterialsMigration, VersionFourGetsTheNewTables) {
   ASSERT_TRUE((*s)->add_answers({a}).ok());
   EXPECT_EQ((*s)->answers_of_request("r")->size(), 1u);
   s->reset();
+  EXPECT_TRUE(fs::exists(dir / "materials.db"));
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir / "aaj.db").c_str(), &db), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
