@@ -73,6 +73,15 @@ std::string answers_document(ojson head, const std::vector<store::StoredAnswer>&
   return with_raw_member(head, "results", results);
 }
 
+// Request and export ids are UUIDs: anything else is refused before it reaches the log.
+bool plausible_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '-'))
+      return false;
+  return true;
+}
+
 const char* kNotice =
     "Материалға тіркегеннен кейін жергілікті көшірмені дереу жойыңыз және жойылғанын жүйеде "
     "растаңыз. / После приобщения к материалам немедленно уничтожьте локальную копию и "
@@ -125,7 +134,7 @@ http::Response GatewayImpl::create_export(const http::Request& req) {
   json body = parse_json(req.body);
   const std::string request_id = string_field(body, "request_id");
   const std::string format = string_field(body, "format");
-  if (request_id.empty() || (format != "json" && format != "pdf"))
+  if (!plausible_id(request_id) || (format != "json" && format != "pdf"))
     return error_response("malformed_request", "",
                           "expected {\"request_id\", \"format\": \"json\" | \"pdf\"}");
   std::shared_lock<std::shared_mutex> reading(materials_mu_);
@@ -252,7 +261,7 @@ http::Response GatewayImpl::confirm_export(const http::Request& req) {
   auto c = authenticate(req, time::now(), true);
   if (!c) return error_response(c.error().code, "", c.error().detail);
   const std::string id = string_field(parse_json(req.body), "export_id");
-  if (id.empty()) return error_response("malformed_request", "", "expected {\"export_id\"}");
+  if (!plausible_id(id)) return error_response("malformed_request", "", "expected {\"export_id\"}");
   auto e = store_->find_export(id);
   if (!e) return error_response(e.error().code, "", e.error().detail);
   if (!*e) return answer_access_refused(req, "confirm", c->user.iin, id, {"export_unknown", ""});
@@ -329,8 +338,8 @@ http::Response GatewayImpl::read_answer(const http::Request& req) {
   std::string request_id;
   if (req.query.rfind("request_id=", 0) == 0) request_id = req.query.substr(11);
   request_id = request_id.substr(0, request_id.find('&'));
-  if (request_id.empty() || request_id.size() > 64)
-    return error_response("malformed_request", "", "expected ?request_id=…");
+  if (!plausible_id(request_id))
+    return error_response("malformed_request", "", "expected ?request_id=<uuid>");
   std::shared_lock<std::shared_mutex> reading(materials_mu_);
   auto rows = answers_of(request_id);
   if (!rows) return error_response(rows.error().code, "", rows.error().detail);

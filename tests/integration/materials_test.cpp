@@ -178,6 +178,17 @@ TEST_F(Materials, AnswersAreKeptExportedRemindedAndDestroyedWithTheirMaterial) {
       403);
   EXPECT_EQ(refused["error"]["code"], "not_your_export");
 
+  // Malformed and unknown.
+  EXPECT_EQ(post(*api, "/api/v1/exports", {{"request_id", request_id}, {"format", "docx"}}, token),
+            400);
+  EXPECT_EQ(post(*api, "/api/v1/exports", {{"request_id", "<script>"}, {"format", "json"}}, token),
+            400);
+  EXPECT_EQ(post(*api, "/api/v1/exports",
+                 {{"request_id", "00000000-0000-4000-8000-000000000000"}, {"format", "json"}},
+                 token, &refused),
+            404);
+  EXPECT_EQ(refused["error"]["code"], "answer_unknown");
+
   // 5. Unconfirmed exports are listed and reminded: /me, the EDS entry, the controller's list.
   auto listed = api->get("/api/v1/exports?state=unconfirmed", token);
   ASSERT_EQ(listed->status, 200);
