@@ -670,10 +670,7 @@ class SqliteStore final : public Store {
       return e;
     }
     sqlite3_busy_timeout(db, 5000);
-    // secure_delete: deleted content is overwritten with zeros (destroyed answers, R-USE-3).
-    sqlite3_exec(db,
-                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-                 "PRAGMA secure_delete=ON;",
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
                  nullptr, nullptr, nullptr);
     // Answers and exports live in materials.db beside aaj.db (sqlite_materials.h says why).
     if (Status a = sqlite_materials::attach(db, path_); !a) {
