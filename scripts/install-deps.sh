@@ -9,8 +9,12 @@ PACKAGES=(
   # libraries
   libboost-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libcbor-dev libjemalloc-dev
+  # exported answers as PDF: libharu, and the font embedded for Kazakh and Russian text
+  libhpdf-dev fonts-dejavu-core
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # pdftotext: tests read exported PDFs' text back (they skip that check without it)
+  poppler-utils
   # runtime: the tz database (Astana time), the openssl CLI (issuing certificates by hand, tests)
   tzdata openssl ca-certificates
 )

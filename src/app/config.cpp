@@ -168,6 +168,16 @@ Result<Config> load_config(const std::filesystem::path& file) {
   if (c.application_deadline_seconds <= 0)
     return Error{"config", "access.application_deadline_seconds must be positive"};
 
+  c.export_remind_after_minutes =
+      rd.get(t["exports"]["remind_after_minutes"], "exports.remind_after_minutes",
+             c.export_remind_after_minutes);
+  if (c.export_remind_after_minutes < 0)
+    return Error{"config", "exports.remind_after_minutes must not be negative"};
+  c.export_pdf_font = resolve(
+      base, rd.get(t["exports"]["pdf_font"], "exports.pdf_font", c.export_pdf_font.string()));
+  c.archive_max_queue = rd.get(t["archive"]["max_queue"], "archive.max_queue", c.archive_max_queue);
+  if (c.archive_max_queue <= 0) return Error{"config", "archive.max_queue must be positive"};
+
   c.sms.driver = rd.get(t["sms"]["driver"], "sms.driver", c.sms.driver);
   c.sms.outbox_dir = resolve(
       base, rd.get(t["sms"]["outbox_dir"], "sms.outbox_dir", std::string("data/sms-outbox")));

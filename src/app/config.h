@@ -63,6 +63,11 @@ struct Config {
   // [access]
   int application_deadline_seconds = 24 * 3600;  // the operator decides within one day (R-ACC-2)
 
+  // [exports], [archive]: obtained information's life (R-USE-2, R-USE-3)
+  int export_remind_after_minutes = 60;  // unconfirmed exports older than this are reminded
+  std::filesystem::path export_pdf_font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  int archive_max_queue = 16384;  // answers waiting to be stored; beyond: withheld (decisions.md)
+
   // [sms]
   auth::SmsConfig sms;
 

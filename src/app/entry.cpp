@@ -153,15 +153,17 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
   if (remind)
     reminders.push_back(
         {{"code", "eds_password_change"}, {"message", messages::localized("eds_password_change")}});
-  http::Response resp = json_response(200, {{"token", token},
-                                            {"next", next},
-                                            {"reminders", reminders},
-                                            {"expires_at", time::format_astana(s.expires_at)},
-                                            {"user",
-                                             {{"iin", u.iin},
-                                              {"full_name", u.full_name},
-                                              {"user_type", u.user_type},
-                                              {"body_bin", u.body_bin}}}});
+  json answer = {{"token", token},
+                 {"next", next},
+                 {"reminders", reminders},
+                 {"expires_at", time::format_astana(s.expires_at)},
+                 {"user",
+                  {{"iin", u.iin},
+                   {"full_name", u.full_name},
+                   {"user_type", u.user_type},
+                   {"body_bin", u.body_bin}}}};
+  add_export_reminders(u, now, answer);  // R-USE-2: local copies not yet confirmed destroyed
+  http::Response resp = json_response(200, answer);
   // The portal keeps the token in a cookie the page's scripts cannot read.
   resp.headers.emplace_back("Set-Cookie", session_cookie(token, cfg_.session_ttl_seconds));
   return resp;
@@ -499,15 +501,18 @@ http::Response GatewayImpl::logout(const http::Request& req) {
 }
 
 http::Response GatewayImpl::me(const http::Request& req) {
-  auto c = authenticate(req, time::now(), false);
+  auto now = time::now();
+  auto c = authenticate(req, now, false);
   if (!c) return error_response(c.error().code, "", c.error().detail);
-  return json_response(200, {{"iin", c->user.iin},
-                             {"full_name", c->user.full_name},
-                             {"user_type", c->user.user_type},
-                             {"body_bin", c->user.body_bin},
-                             {"status", c->user.status},
-                             {"stage", c->session.stage},
-                             {"next", next_steps(c->user, c->session)}});
+  json answer = {{"iin", c->user.iin},
+                 {"full_name", c->user.full_name},
+                 {"user_type", c->user.user_type},
+                 {"body_bin", c->user.body_bin},
+                 {"status", c->user.status},
+                 {"stage", c->session.stage},
+                 {"next", next_steps(c->user, c->session)}};
+  add_export_reminders(c->user, now, answer);  // R-USE-2
+  return json_response(200, answer);
 }
 
 }  // namespace aaj::app::detail

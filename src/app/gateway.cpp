@@ -70,6 +70,12 @@ int status_of(const std::string& code) {
       {"resolution_unknown", 404},
       {"resolution_exists", 409},
       {"body_unknown", 400},
+      {"archive_unavailable", 503},
+      {"export_unavailable", 503},
+      {"answer_unknown", 404},
+      {"export_unknown", 404},
+      {"material_unknown", 404},
+      {"answer_destroyed", 410},
   };
   auto it = m.find(code);
   return it == m.end() ? 403 : it->second;  // everything else is a refusal
@@ -251,6 +257,7 @@ Status GatewayImpl::init() {
     case_register_ = *reg;
   }
   if (Status s = init_entry(); !s) return s;
+  if (Status s = init_materials(); !s) return s;
   if (Status s = refill_replay_guard(); !s) return s;
   log_traffic_every(std::chrono::seconds(10));
   return {};
@@ -307,6 +314,12 @@ http::Response GatewayImpl::route(const http::Request& req) {
       {"GET", "/api/v1/log", &GatewayImpl::log_read},
       {"POST", "/api/v1/prosecutor/resolutions", &GatewayImpl::resolution_register},
       {"GET", "/api/v1/prosecutor/resolutions", &GatewayImpl::resolution_list},
+      {"POST", "/api/v1/materials/destroy", &GatewayImpl::destroy_material},
+      {"GET", "/api/v1/controller/exports", &GatewayImpl::controller_exports},
+      {"POST", "/api/v1/exports", &GatewayImpl::create_export},
+      {"GET", "/api/v1/exports", &GatewayImpl::list_exports},
+      {"POST", "/api/v1/exports/destroyed", &GatewayImpl::confirm_export},
+      {"GET", "/api/v1/answers", &GatewayImpl::read_answer},
       {"POST", "/api/v1/webauthn/register/options", &GatewayImpl::webauthn_register_options},
       {"POST", "/api/v1/webauthn/register", &GatewayImpl::webauthn_register},
       {"POST", "/api/v1/auth/webauthn/options", &GatewayImpl::webauthn_options},

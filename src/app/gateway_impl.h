@@ -8,9 +8,11 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
+#include "app/answer_archive.h"
 #include "app/config.h"
 #include "app/gateway.h"
 #include "app/replay_guard.h"
@@ -109,6 +111,7 @@ struct Pending {
   std::vector<const policy::ResourceInfo*> infos;
   std::vector<policy::Decision> decisions;
   json subject;
+  json ground;  // the material the answers are attached to (R-USE-2)
 };
 using PendingPtr = std::shared_ptr<Pending>;
 
@@ -283,6 +286,41 @@ class GatewayImpl final : public Gateway {
   // (logged resolution_registered before it is stored) and lists their own.
   http::Response resolution_register(const http::Request& req);
   http::Response resolution_list(const http::Request& req);
+  // ---- obtained information: answers kept with their materials, exports, destruction
+  // (materials.cpp, exports.cpp; R-USE-2, R-USE-3) ----
+  Status init_materials();
+  // The request path's hooks, after the answer's log record is durable and before it is
+  // released: the answer goes to the archive (never blocks). When the archive cannot take it,
+  // the answer is withheld: `answer_withheld` is logged and 503 archive_unavailable answered,
+  // and they return false (the caller stops). deliver: `data` are the bytes released;
+  // deliver_many: `results` as answered (data members), `main` the request record's receipt.
+  bool archive_answer(const PendingPtr& p, const journal::Receipt& w, const std::string& data);
+  bool archive_answers(const PendingPtr& p, const json& results, const journal::Receipt& main);
+  void withhold(const PendingPtr& p, const std::string& detail);
+  // POST /api/v1/materials/destroy (controller, CMS-signed act).
+  http::Response destroy_material(const http::Request& req);
+  // GET /api/v1/controller/exports: the controller's body's unconfirmed exports.
+  http::Response controller_exports(const http::Request& req);
+  // POST /api/v1/exports, POST /api/v1/exports/destroyed, GET /api/v1/exports,
+  // GET /api/v1/answers?request_id=
+  http::Response create_export(const http::Request& req);
+  http::Response confirm_export(const http::Request& req);
+  http::Response list_exports(const http::Request& req);
+  http::Response read_answer(const http::Request& req);
+  // Adds "unconfirmed_exports" (exports older than [exports] remind_after_minutes, not yet
+  // confirmed destroyed) to an answer about `u`, and a reminder to its "reminders" if it has them.
+  void add_export_reminders(const store::User& u, time::Instant now, json& answer);
+  // A full session of a requesting user (a user type, the agreement signed): data requests' rule.
+  Result<Caller> requesting_user(const http::Request& req, time::Instant now);
+  // The stored answers of a request; when none is found the archive is flushed and asked again
+  // (an answer released a moment ago may still be queued).
+  Result<std::vector<store::StoredAnswer>> answers_of(const std::string& request_id);
+  // A refused access to a stored answer or export by a signed-in user: logged
+  // (answer_access_refused), then answered; `extra` members are added to the error answer
+  // (a destroyed answer's "destroyed": when, by whom, which act).
+  http::Response answer_access_refused(const http::Request& req, const std::string& action,
+                                       const std::string& iin, const std::string& id,
+                                       const Error& e, const json& extra = nullptr);
 
   // ---- WebAuthn (webauthn_routes.cpp) ----
   auth::webauthn::RelyingParty relying_party() const;
@@ -319,6 +357,11 @@ class GatewayImpl final : public Gateway {
   std::unordered_map<std::string, std::pair<std::string, time::Instant>> webauthn_challenges_;
   json agreement_;                // the agreement file (version, title, clauses)
   std::string agreement_sha256_;  // of the canonical {"clauses","title","version"}
+  // Declared after store_ and journal_: destroyed first, it writes what is queued into them.
+  std::unique_ptr<AnswerArchive> archive_;
+  // Exports and reads share it; a destruction takes it alone, so no export is made of an answer
+  // while its material is being destroyed.
+  std::shared_mutex materials_mu_;
 };
 
 }  // namespace aaj::app::detail

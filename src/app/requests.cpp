@@ -351,6 +351,7 @@ void GatewayImpl::serve_document(const PendingPtr& p, const pki::VerifyResult& v
   p->many = doc.contains("resources");
   p->resources = std::move(*resources);
   p->subject = doc["subject"];
+  p->ground = doc["ground"];
   json ground_doc = doc["ground"];
   check_ground_register(p, ground_doc, [this, p] { ask_sources(p); });
 }
@@ -486,6 +487,7 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
                              reply(p, error_response("journal_unavailable", p->tr.request_id, ""));
                              return;
                            }
+                           if (!archive_answer(p, *w, data)) return;  // R-USE-2, or withheld
                            body += ",\"log_seq\":";
                            body += std::to_string(w->seq);
                            body += ",\"logged_at\":";
@@ -595,6 +597,7 @@ void GatewayImpl::deliver_many(const PendingPtr& p, std::vector<Result<sources::
           if (!(*g->receipts[i + 1])->seal.empty())
             g->results[i]["seal"] = seal_of(**g->receipts[i + 1]);
         }
+        if (!archive_answers(p, g->results, *(*g->receipts[0]))) return;  // R-USE-2, or withheld
         json answer = {
             {"request_id", p->tr.request_id},   {"cms_sha256", p->tr.cms_sha256},
             {"resources", p->resources},        {"complete", g->complete},

@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "store/sqlite_materials.h"
 #include "store/store.h"
 
 namespace aaj::store {
@@ -209,6 +210,8 @@ class SqliteStore final : public Store {
         migrated = exec(
             "ALTER TABLE webauthn_credentials ADD COLUMN backup_eligible INTEGER NOT NULL "
             "DEFAULT 0");
+      // 4 → 5: answers kept with their materials, and their exports (R-USE-2, R-USE-3).
+      if (migrated && version <= 4) migrated = exec(sqlite_materials::kSchemaV5);
       if (migrated)
         migrated = exec("COMMIT");
       else
@@ -218,7 +221,8 @@ class SqliteStore final : public Store {
       sqlite3_close(db);
       return migrated.error();
     }
-    if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK ||
+        sqlite3_exec(db, sqlite_materials::kSchemaV5, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string m = err ? err : "schema";
       sqlite3_free(err);
       sqlite3_close(db);
@@ -266,7 +270,11 @@ class SqliteStore final : public Store {
     }
     sqlite3_reset(version_stmt_);
     if (sqlite3_step(version_stmt_) != SQLITE_ROW) return db_error(version_db_, "data_version");
-    return static_cast<uint64_t>(sqlite3_column_int64(version_stmt_, 0));
+    auto stamp = static_cast<uint64_t>(sqlite3_column_int64(version_stmt_, 0));
+    // Reset at once: a stepped statement holds its read transaction, and a reader pinned to an
+    // old snapshot keeps WAL checkpoints from completing (destroyed answers' old pages).
+    sqlite3_reset(version_stmt_);
+    return stamp;
   }
 
   Result<std::optional<User>> find_user(std::string_view iin) override {
@@ -675,6 +683,39 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  // ---- answers and exports (sqlite_materials.cpp) ----
+  Status add_answers(const std::vector<StoredAnswer>& a) override {
+    return with_db([&](sqlite3* db) { return sqlite_materials::add_answers(db, a); });
+  }
+  Result<std::vector<StoredAnswer>> answers_of_request(std::string_view id) override {
+    return with_result([&](sqlite3* db) { return sqlite_materials::answers_of_request(db, id); });
+  }
+  Result<std::vector<StoredAnswer>> answers_of_material(std::string_view type,
+                                                        std::string_view number,
+                                                        std::string_view body_bin) override {
+    return with_result([&](sqlite3* db) {
+      return sqlite_materials::answers_of_material(db, type, number, body_bin);
+    });
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> destroy_answers(
+      const std::vector<std::pair<std::string, std::string>>& keys, const Destruction& d,
+      bool* checkpointed) override {
+    return with_result(
+        [&](sqlite3* db) { return sqlite_materials::destroy_answers(db, keys, d, checkpointed); });
+  }
+  Status add_export(const Export& e) override {
+    return with_db([&](sqlite3* db) { return sqlite_materials::add_export(db, e); });
+  }
+  Result<std::optional<Export>> find_export(std::string_view id) override {
+    return with_result([&](sqlite3* db) { return sqlite_materials::find_export(db, id); });
+  }
+  Status confirm_export(std::string_view id, time::Instant at) override {
+    return with_db([&](sqlite3* db) { return sqlite_materials::confirm_export(db, id, at); });
+  }
+  Result<std::vector<Export>> list_exports(const ExportFilter& f) override {
+    return with_result([&](sqlite3* db) { return sqlite_materials::list_exports(db, f); });
+  }
+
  private:
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
 
@@ -736,6 +777,11 @@ class SqliteStore final : public Store {
     sqlite3_busy_timeout(db, 5000);
     sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
                  nullptr, nullptr, nullptr);
+    // Answers and exports live in materials.db beside aaj.db (sqlite_materials.h says why).
+    if (Status a = sqlite_materials::attach(db, path_); !a) {
+      sqlite3_close(db);
+      return a.error();
+    }
     return db;
   }
 
@@ -767,6 +813,16 @@ class SqliteStore final : public Store {
     Status s = f(*db);
     release(*db);
     return s;
+  }
+
+  // with_db for a function returning a Result.
+  template <class F>
+  auto with_result(F&& f) -> decltype(f(nullptr)) {
+    auto db = acquire();
+    if (!db) return db.error();
+    auto r = f(*db);
+    release(*db);
+    return r;
   }
 
   std::string path_;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -109,9 +110,68 @@ struct Resolution {
   uint64_t log_seq = 0;  // the resolution_registered record
 };
 
+// An answer kept in the system with its material (R-USE-2): the exact bytes the officer received,
+// attached to the request's legal ground. One row per resource of a request.
+struct StoredAnswer {
+  std::string request_id;
+  std::string resource;         // "R01"…
+  std::string material_type;    // the request's ground.type, e.g. "criminal_case"
+  std::string material_number;  // the request's ground.number
+  std::string iin;              // the requesting user
+  std::string body_bin;         // the user's body when the answer was given (controllers' scope)
+  bool found = true;            // false: the source had no such subject (data is "null")
+  bool truncated = false;
+  std::string data;    // the answer's bytes as the officer received them; empty once destroyed
+  std::string sha256;  // hex SHA-256 of data: the event log's answer_sha256
+  int64_t data_size = 0;
+  uint64_t log_seq = 0;  // the event-log record that released it
+  time::Instant logged_at{};
+  time::Instant stored_at{};
+  // Destruction with the material (R-USE-3); destroyed_at is zero while the data is kept.
+  time::Instant destroyed_at{};
+  std::string destroyed_by;          // the controller's IIN
+  std::string destruction_act;       // the act's number
+  std::string destruction_act_date;  // YYYY-MM-DD
+  uint64_t destruction_log_seq = 0;  // the material_destroyed record
+  bool destroyed() const { return destroyed_at != time::Instant{}; }
+};
+
+// What a destruction records on each answer it destroys.
+struct Destruction {
+  time::Instant at{};
+  std::string by;  // the controller's IIN
+  std::string act_number;
+  std::string act_date;
+  uint64_t log_seq = 0;
+};
+
+// A copy of a stored answer downloaded by its user (R-USE-2), until the user confirms destroying
+// it.
+struct Export {
+  std::string id;
+  std::string request_id;
+  std::string iin;       // the exporting user (the one who made the request)
+  std::string body_bin;  // the user's body at export time
+  std::string format;    // "json" | "pdf"
+  std::string sha256;    // hex SHA-256 of the exported bytes
+  int64_t size = 0;
+  time::Instant exported_at{};   // the time in the document's watermark
+  uint64_t log_seq = 0;          // the answer_exported record
+  time::Instant confirmed_at{};  // the user confirmed the local copy destroyed; zero until then
+  bool confirmed() const { return confirmed_at != time::Instant{}; }
+};
+
+// Which exports list_exports returns (empty / zero members do not filter).
+struct ExportFilter {
+  std::string iin;
+  std::string body_bin;
+  bool unconfirmed_only = false;
+  time::Instant exported_before{};  // only exports older than this
+};
+
 struct StoreConfig {
   std::string backend = "sqlite";  // registered backend name
-  std::filesystem::path data_dir;  // sqlite: <data_dir>/aaj.db
+  std::filesystem::path data_dir;  // sqlite: <data_dir>/aaj.db and <data_dir>/materials.db
   std::string dsn;                 // postgresql (future)
 };
 
@@ -193,6 +253,32 @@ class Store {
   virtual Result<std::optional<Resolution>> find_resolution(std::string_view id) = 0;
   // One prosecutor's resolutions, newest registration first.
   virtual Result<std::vector<Resolution>> resolutions_of(std::string_view prosecutor_iin) = 0;
+  // ---- answers and their materials (R-USE-2, R-USE-3) ----
+  // Adds answers in one transaction (one commit, durable on return). A row whose
+  // (request_id, resource) is stored already is left as it is.
+  virtual Status add_answers(const std::vector<StoredAnswer>& answers) = 0;
+  // The answers of a request, one per resource (ordered by resource); destroyed ones without data.
+  virtual Result<std::vector<StoredAnswer>> answers_of_request(std::string_view request_id) = 0;
+  // The answers of a material obtained by users of a body, without their data (oldest first).
+  virtual Result<std::vector<StoredAnswer>> answers_of_material(std::string_view material_type,
+                                                                std::string_view material_number,
+                                                                std::string_view body_bin) = 0;
+  // Destroys the data of these answers (request_id, resource) that are not destroyed yet, in one
+  // transaction: the bytes are overwritten with zeros in place, then removed (secure_delete is on,
+  // so freed space is zeroed too); the rows keep their ids, hashes and times and record `d`. Then
+  // checkpoints the WAL into the database file and truncates it (*checkpointed: whether that
+  // completed; readers can delay it). Returns the keys it destroyed.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> destroy_answers(
+      const std::vector<std::pair<std::string, std::string>>& keys, const Destruction& d,
+      bool* checkpointed) = 0;
+
+  virtual Status add_export(const Export& e) = 0;
+  virtual Result<std::optional<Export>> find_export(std::string_view id) = 0;
+  // Records the user's confirmation that the local copy is destroyed. Error "already_confirmed"
+  // when it was confirmed before, "export_unknown" when there is no such export.
+  virtual Status confirm_export(std::string_view id, time::Instant at) = 0;
+  // Exports matching the filter, oldest first.
+  virtual Result<std::vector<Export>> list_exports(const ExportFilter& f) = 0;
 };
 
 using StoreFactory = std::function<Result<std::unique_ptr<Store>>(const StoreConfig&)>;
