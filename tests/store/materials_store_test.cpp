@@ -246,7 +246,7 @@ TEST(MaterialsMigration, VersionFourGetsTheNewTables) {
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 5);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 6);  // through 5 (materials) to 6 (resolutions)
   sqlite3_finalize(st);
   sqlite3_close(db);
   fs::remove_all(dir);
