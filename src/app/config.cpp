@@ -243,6 +243,25 @@ Result<Config> load_config(const std::filesystem::path& file) {
     for (auto& v : *arr)
       if (auto s = v.value<std::string>()) c.verified_grounds.push_back(*s);
 
+  c.witness.url = rd.get(t["witness"]["url"], "witness.url", std::string());
+  if (!c.witness.url.empty()) {
+    c.witness.ca_file =
+        resolve(base, rd.get(t["witness"]["ca_file"], "witness.ca_file", std::string()));
+    if (auto* arr = t["witness"]["trust"].as_array())
+      for (auto& v : *arr)
+        if (auto s = v.value<std::string>()) c.witness.trust.push_back(resolve(base, *s));
+    if (c.witness.trust.empty()) c.witness.trust = c.trust;
+    c.witness.bin = rd.get(t["witness"]["bin"], "witness.bin", std::string());
+    c.witness.interval_seconds = rd.get(t["witness"]["interval_seconds"],
+                                        "witness.interval_seconds", c.witness.interval_seconds);
+    if (c.witness.url.rfind("https://", 0) != 0)
+      return Error{"config", "witness.url must be https://"};
+    if (c.witness.bin.empty())
+      return Error{"config", "witness.bin (the BIN of the witness's signing certificate) is "
+                             "required with witness.url"};
+    if (c.witness.interval_seconds <= 0)
+      return Error{"config", "witness.interval_seconds must be positive"};
+  }
   c.systems_listen = rd.get(t["systems"]["listen"], "systems.listen", std::string());
   if (!c.systems_listen.empty())
     if (auto hp = split_host_port(c.systems_listen); !hp) return hp.error();

@@ -94,6 +94,16 @@ struct Config {
   std::string systems_listen;  // "HOST:PORT"; empty: no system-to-system listener
   std::vector<SystemClient> systems;
 
+  // [witness]: the co-signer of the event log's heads (docs/journal-format.md §6), run by the
+  // prosecutor's office. Empty url: no witness.
+  struct Witness {
+    std::string url;                           // https://HOST:PORT
+    std::filesystem::path ca_file;             // trusts the witness's TLS server certificate
+    std::vector<std::filesystem::path> trust;  // CAs of its signing key; default pki.trust
+    std::string bin;                           // the BIN its signing certificate must carry
+    int interval_seconds = 5;                  // how often the newest head is offered
+  } witness;
+
   // [sources]
   std::string simulator_listen = "127.0.0.1:8470";
   std::filesystem::path simulator_cases;  // the simulated case register's data file (optional)

@@ -242,6 +242,13 @@ Status GatewayImpl::init() {
   auto j = journal::Journal::open(cfg_.journal_dir, jo);
   if (!j) return j.error();
   journal_ = std::move(*j);
+  if (!cfg_.witness.url.empty()) {
+    if (!system_key_)
+      return Error{"config", "a witness co-signs signed heads: set journal.system_cert/system_key"};
+    auto w = WitnessLink::start(cfg_.witness, rt_, journal_.get(), cfg_.journal_dir);
+    if (!w) return w.error();
+    witness_ = *w;
+  }
   auto pol = cfg_.policy_dir.empty() ? policy::Engine::load_embedded()
                                      : policy::Engine::load_dir(cfg_.policy_dir);
   if (!pol) return pol.error();
@@ -363,6 +370,13 @@ http::Response GatewayImpl::health(const http::Request&) {
             {"crl", report},
             {"sources", router_->health()}};
   if (!register_health.is_null()) j["case_register"] = register_health;
+  if (witness_) {
+    j["witness"] = witness_->health();
+    if (witness_->refused())
+      problems.push_back("the witness refused the log's head: its history differs from what the "
+                         "witness co-signed");
+  }
+  j["status"] = problems.empty() ? "ok" : "degraded";
   if (!problems.empty()) j["problems"] = problems;
   return json_response(problems.empty() ? 200 : 503, j);
 }

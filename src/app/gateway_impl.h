@@ -17,6 +17,7 @@
 #include "app/gateway.h"
 #include "app/replay_guard.h"
 #include "app/traffic.h"
+#include "app/witness_link.h"
 #include "auth/challenges.h"
 #include "auth/sms.h"
 #include "auth/webauthn.h"
@@ -341,6 +342,7 @@ class GatewayImpl final : public Gateway {
   std::shared_ptr<pki::CrlStore> crls_;
   std::unique_ptr<pki::CmsVerifier> verifier_;
   std::shared_ptr<const pki::SystemKey> system_key_;  // null: answers carry no seal
+  std::shared_ptr<WitnessLink> witness_;              // null: no witness configured
   std::shared_ptr<const policy::Engine> policy_;
   std::shared_ptr<const policy::LogAccessPolicy> log_policy_;
   std::shared_ptr<sources::SourceRouter> router_;

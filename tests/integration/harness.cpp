@@ -106,6 +106,13 @@ bool Process::running() const {
   return waitpid(pid_, nullptr, WNOHANG) == 0;
 }
 
+void Process::kill_now() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
 void Process::stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGTERM);
@@ -127,10 +134,12 @@ Installation::Installation(const std::string& config_patch) {
   port_ = free_port();
   sim_port_ = free_port();
   systems_port_ = free_port();
+  witness_port_ = free_port();
   auto r =
       run_aaj({"demo", "init", dir_.string(), "--listen", "127.0.0.1:" + std::to_string(port_)},
               {"AAJ_DEMO_SIM_LISTEN=127.0.0.1:" + std::to_string(sim_port_),
-               "AAJ_DEMO_SYSTEMS_LISTEN=127.0.0.1:" + std::to_string(systems_port_)});
+               "AAJ_DEMO_SYSTEMS_LISTEN=127.0.0.1:" + std::to_string(systems_port_),
+               "AAJ_DEMO_WITNESS_LISTEN=127.0.0.1:" + std::to_string(witness_port_)});
   if (r.exit_code != 0) throw std::runtime_error("demo init failed: " + r.err);
   if (!config_patch.empty()) {
     std::string patch = config_patch;
@@ -189,6 +198,44 @@ void Installation::start() {
 void Installation::stop() {
   if (server_) server_->stop();
   if (sim_) sim_->stop();
+  if (witness_) witness_->stop();
+}
+
+void Installation::start_witness() {
+  witness_ = std::make_unique<Process>(
+      std::vector<std::string>{AAJ_BINARY, "witness", "--config",
+                               (dir_ / "witness/witness.toml").string()},
+      dir_ / "witness");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    client::ApiClient probe(witness_url(), ca());
+    auto h = probe.get("/healthz");
+    if (h && h->status == 200) return;
+    if (!witness_->running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw std::runtime_error("witness did not start: " + slurp(dir_ / "witness.out") +
+                           slurp(dir_ / "witness.err"));
+}
+
+void Installation::kill_server() {
+  if (server_) server_->kill_now();
+}
+
+void Installation::restart_server() {
+  if (server_) server_->stop();
+  server_ = std::make_unique<Process>(
+      std::vector<std::string>{AAJ_BINARY, "serve", "--config", config().string()},
+      dir_ / "serve-restarted");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    client::ApiClient probe(url(), ca());
+    auto h = probe.get("/healthz");
+    if (h && (h->status == 200 || h->status == 503)) return;
+    if (!server_->running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw std::runtime_error("server did not restart: " + slurp(dir_ / "serve-restarted.err"));
 }
 
 const nlohmann::json& Installation::user(const std::string& user_type,

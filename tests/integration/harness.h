@@ -34,6 +34,8 @@ class Process {
           const std::vector<std::string>& env = {});
   ~Process();  // SIGTERM, then SIGKILL after 5 s
   void stop();
+  // SIGKILL now: no chance to finish anything (crash tests).
+  void kill_now();
   bool running() const;
 
  private:
@@ -50,6 +52,12 @@ class Installation {
   void set_config(const std::string& key, const std::string& value);
   void start();  // starts sourcesim and serve, waits for both to answer
   void stop();
+  // The log's witness (`aaj witness` with the demo's witness/witness.toml).
+  void start_witness();
+  std::string witness_url() const { return "https://127.0.0.1:" + std::to_string(witness_port_); }
+  // SIGKILL the server, and start it again (waiting until it answers).
+  void kill_server();
+  void restart_server();
 
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path config() const { return dir_ / "aaj.toml"; }
@@ -87,10 +95,10 @@ class Installation {
 
  private:
   std::filesystem::path dir_;
-  uint16_t port_ = 0, sim_port_ = 0, systems_port_ = 0;
+  uint16_t port_ = 0, sim_port_ = 0, systems_port_ = 0, witness_port_ = 0;
   nlohmann::json users_;
   nlohmann::json installation_;
-  std::unique_ptr<Process> server_, sim_;
+  std::unique_ptr<Process> server_, sim_, witness_;
 };
 
 }  // namespace aaj::testing
