@@ -113,9 +113,9 @@ Result<Config> load_config(const std::filesystem::path& file) {
   if (auto v = rd.get(t["journal"]["system_key"], "journal.system_key", std::string()); !v.empty())
     c.system_key = resolve(base, v);
   c.log_id = rd.get(t["journal"]["log_id"], "journal.log_id", std::string("aaj"));
-  c.segment_records = static_cast<uint64_t>(rd.get(
-      t["journal"]["segment_records"], "journal.segment_records",
-      static_cast<int64_t>(c.segment_records)));
+  c.segment_records =
+      static_cast<uint64_t>(rd.get(t["journal"]["segment_records"], "journal.segment_records",
+                                   static_cast<int64_t>(c.segment_records)));
 
   if (auto* arr = t["pki"]["trust"].as_array()) {
     for (auto& v : *arr)
@@ -197,8 +197,9 @@ Result<Config> load_config(const std::filesystem::path& file) {
   if (c.system_cert.empty() != c.system_key.empty())
     return Error{"config", "journal.system_cert and journal.system_key go together"};
   if (c.mode == "production" && c.system_cert.empty())
-    return Error{"config", "journal.system_cert/system_key are required in production: answers "
-                           "must carry the system's seal"};
+    return Error{"config",
+                 "journal.system_cert/system_key are required in production: answers "
+                 "must carry the system's seal"};
   if (c.sms.code_ttl_seconds <= 0 || c.sms.max_attempts <= 0 || c.sms.resend_interval_seconds < 0)
     return Error{"config", "sms limits must be positive"};
 
@@ -257,8 +258,9 @@ Result<Config> load_config(const std::filesystem::path& file) {
     if (c.witness.url.rfind("https://", 0) != 0)
       return Error{"config", "witness.url must be https://"};
     if (c.witness.bin.empty())
-      return Error{"config", "witness.bin (the BIN of the witness's signing certificate) is "
-                             "required with witness.url"};
+      return Error{"config",
+                   "witness.bin (the BIN of the witness's signing certificate) is "
+                   "required with witness.url"};
     if (c.witness.interval_seconds <= 0)
       return Error{"config", "witness.interval_seconds must be positive"};
   }

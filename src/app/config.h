@@ -34,7 +34,7 @@ struct Config {
   // of the operator (PEM, the chain after it) and its unencrypted PEM key. Required in
   // production mode; without it answers carry no seal (development only).
   std::filesystem::path system_cert, system_key;
-  std::string log_id;             // "aaj:<operator BIN>:<installation>"
+  std::string log_id;                 // "aaj:<operator BIN>:<installation>"
   uint64_t segment_records = 100000;  // the active segment is sealed at this many records
 
   // [pki]

@@ -7,6 +7,8 @@
 #include "app/gateway_impl.h"
 #include "app/pdf.h"
 #include "core/messages.h"
+#include "evidence/package.h"
+#include "pki/certificate.h"
 #include "pki/openssl_util.h"
 
 namespace aaj::app::detail {
@@ -360,6 +362,76 @@ http::Response GatewayImpl::read_answer(const http::Request& req) {
   http::Response r;
   r.body = answers_document(ojson::object(), *rows);
   r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+// GET /api/v1/evidence?request_id=: the evidence package of an answered request (R-LOG, R-USE;
+// evidence/package.h) for the case materials, for the user who made the request. Logged
+// (evidence_exported, with the package's SHA-256) before it leaves.
+http::Response GatewayImpl::evidence_package(const http::Request& req) {
+  auto now = time::now();
+  auto c = requesting_user(req, now);
+  if (!c) return error_response(c.error().code, "", c.error().detail);
+  std::string request_id;
+  if (req.query.rfind("request_id=", 0) == 0) request_id = req.query.substr(11);
+  request_id = request_id.substr(0, request_id.find('&'));
+  if (!plausible_id(request_id))
+    return error_response("malformed_request", "", "expected ?request_id=<uuid>");
+  std::shared_lock<std::shared_mutex> reading(materials_mu_);
+  auto rows = answers_of(request_id);
+  if (!rows) return error_response(rows.error().code, "", rows.error().detail);
+  const std::string& iin = c->user.iin;
+  if (rows->empty())
+    return answer_access_refused(req, "evidence", iin, request_id, {"answer_unknown", ""});
+  if (rows->front().iin != iin)
+    return answer_access_refused(req, "evidence", iin, request_id,
+                                 {"not_your_answer", "only the user who made the request"});
+  auto lines = evidence::request_records(cfg_.journal_dir, rows->front().log_seq, request_id);
+  if (!lines) return error_response("journal_unavailable", "", lines.error().detail);
+  json newest = json::parse(journal_->latest_head(), nullptr, false);
+  if (!newest.is_object() || !newest.contains("head"))
+    return error_response("evidence_unavailable", "", "the log has no signed head yet");
+  const auto size = newest["head"]["size"].get<uint64_t>();
+  evidence::PackageParts parts;
+  parts.request_id = request_id;
+  parts.record_lines = std::move(*lines);
+  for (const auto& line : parts.record_lines) {
+    const auto seq = json::parse(line)["seq"].get<uint64_t>();
+    auto seal = evidence::rebuild_seal(cfg_.journal_dir, seq);
+    if (!seal) return error_response("evidence_unavailable", "", seal.error().detail);
+    auto proof = journal_->prove_inclusion(seq, size);
+    if (!proof) return error_response("evidence_unavailable", "", proof.error().detail);
+    parts.seals.push_back(std::move(*seal));
+    parts.inclusions.push_back({{"size", size},
+                                {"root", newest["head"]["root"]},
+                                {"proof", *proof},
+                                {"signed_head", newest}});
+  }
+  for (const auto& a : *rows)
+    parts.answers.push_back({a.resource,
+                             a.destroyed() ? std::nullopt : std::optional<std::string>(a.data),
+                             a.sha256, a.destroyed() ? destroyed_json(a) : json(nullptr)});
+  for (const auto& anchor : trust_->anchors())
+    parts.certificates_pem.push_back(pki::to_pem(anchor.get()));
+  for (const auto& held : crls_->last_report().value("held", json::array())) {
+    std::string name = held.value("file", std::string());
+    name = name.substr(0, name.find('#'));
+    auto bytes = pki::read_file(cfg_.crl_dir / name);
+    if (bytes) parts.crls_pem.push_back(*bytes);
+  }
+  parts.exported_at = time::format_astana(now);
+  parts.exported_by = iin;
+  const std::string text = evidence::make_package(parts).dump(2);
+  auto w = journal_->append("evidence_exported",
+                            {{"request_id", request_id},
+                             {"iin", iin},
+                             {"user", {{"iin", iin}, {"body_bin", c->user.body_bin}}},
+                             {"sha256", pki::sha256_hex(text)}});
+  if (!w) return error_response("journal_unavailable", "", "");
+  http::Response r;
+  r.body = text;
+  r.headers.emplace_back("Content-Disposition",
+                         "attachment; filename=\"aaj-evidence-" + request_id + ".json\"");
   return r;
 }
 

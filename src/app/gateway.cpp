@@ -76,6 +76,7 @@ int status_of(const std::string& code) {
       {"export_unknown", 404},
       {"material_unknown", 404},
       {"answer_destroyed", 410},
+      {"evidence_unavailable", 503},
   };
   auto it = m.find(code);
   return it == m.end() ? 403 : it->second;  // everything else is a refusal
@@ -327,6 +328,7 @@ http::Response GatewayImpl::route(const http::Request& req) {
       {"GET", "/api/v1/exports", &GatewayImpl::list_exports},
       {"POST", "/api/v1/exports/destroyed", &GatewayImpl::confirm_export},
       {"GET", "/api/v1/answers", &GatewayImpl::read_answer},
+      {"GET", "/api/v1/evidence", &GatewayImpl::evidence_package},
       {"POST", "/api/v1/webauthn/register/options", &GatewayImpl::webauthn_register_options},
       {"POST", "/api/v1/webauthn/register", &GatewayImpl::webauthn_register},
       {"POST", "/api/v1/auth/webauthn/options", &GatewayImpl::webauthn_options},
@@ -373,8 +375,9 @@ http::Response GatewayImpl::health(const http::Request&) {
   if (witness_) {
     j["witness"] = witness_->health();
     if (witness_->refused())
-      problems.push_back("the witness refused the log's head: its history differs from what the "
-                         "witness co-signed");
+      problems.push_back(
+          "the witness refused the log's head: its history differs from what the "
+          "witness co-signed");
   }
   j["status"] = problems.empty() ? "ok" : "degraded";
   if (!problems.empty()) j["problems"] = problems;

@@ -308,6 +308,8 @@ class GatewayImpl final : public Gateway {
   http::Response confirm_export(const http::Request& req);
   http::Response list_exports(const http::Request& req);
   http::Response read_answer(const http::Request& req);
+  // GET /api/v1/evidence?request_id=: the evidence package (evidence/package.h).
+  http::Response evidence_package(const http::Request& req);
   // Adds "unconfirmed_exports" (exports older than [exports] remind_after_minutes, not yet
   // confirmed destroyed) to an answer about `u`, and a reminder to its "reminders" if it has them.
   void add_export_reminders(const store::User& u, time::Instant now, json& answer);

@@ -95,8 +95,8 @@ void WitnessLink::offer(const json& signed_head, int64_t size) {
   }
   std::vector<std::string> proof;
   if (previous > 0 && previous < size) {
-    auto p = journal_->prove_consistency(static_cast<uint64_t>(previous),
-                                         static_cast<uint64_t>(size));
+    auto p =
+        journal_->prove_consistency(static_cast<uint64_t>(previous), static_cast<uint64_t>(size));
     if (!p) {
       set_state("unavailable", &p.error());
       std::lock_guard<std::mutex> l(mu_);
@@ -113,8 +113,7 @@ void WitnessLink::offer(const json& signed_head, int64_t size) {
                   });
 }
 
-void WitnessLink::answered(const json& signed_head, int64_t size,
-                           Result<witness::Cosignature> r) {
+void WitnessLink::answered(const json& signed_head, int64_t size, Result<witness::Cosignature> r) {
   auto done = [this] {
     std::lock_guard<std::mutex> l(mu_);
     busy_ = false;
@@ -125,10 +124,9 @@ void WitnessLink::answered(const json& signed_head, int64_t size,
     if (e.code == "inconsistent") {
       refused_ = true;
       set_state("refused", &e);
-      spdlog::error("{}", json{{"event", "witness_refused"},
-                               {"size", size},
-                               {"detail", e.detail}}
-                              .dump(-1, ' ', false, json::error_handler_t::replace));
+      spdlog::error("{}",
+                    json{{"event", "witness_refused"}, {"size", size}, {"detail", e.detail}}.dump(
+                        -1, ' ', false, json::error_handler_t::replace));
     } else if (e.code == "wrong_previous_size" || e.code == "stale") {
       // The witness holds another size than we thought (a lost answer, a restart): ask it.
       std::lock_guard<std::mutex> l(mu_);
@@ -146,9 +144,8 @@ void WitnessLink::answered(const json& signed_head, int64_t size,
     set_state("bad_cosignature", &signer.error());
     return done();
   }
-  json line = {{"head", signed_head["head"]},
-               {"witness", r->witness},
-               {"cosignature", r->cosignature_b64}};
+  json line = {
+      {"head", signed_head["head"]}, {"witness", r->witness}, {"cosignature", r->cosignature_b64}};
   const std::string text = line.dump();
   const auto path = dir_ / "cosignatures.log";
   auto self = shared_from_this();
@@ -169,15 +166,15 @@ void WitnessLink::answered(const json& signed_head, int64_t size,
 
 json WitnessLink::health() const {
   std::lock_guard<std::mutex> l(mu_);
-  return {{"url", cfg_.url},
-          {"state", state_},
-          {"cosigned_size", cosigned_size_ < 0 ? json(nullptr) : json(cosigned_size_)},
-          {"offered_size", offered_size_},
-          {"last_error", last_error_ ? json{{"code", last_error_->code},
-                                            {"detail", last_error_->detail}}
-                                     : json(nullptr)},
-          {"last_cosigned_at",
-           last_cosigned_at_.empty() ? json(nullptr) : json(last_cosigned_at_)}};
+  return {
+      {"url", cfg_.url},
+      {"state", state_},
+      {"cosigned_size", cosigned_size_ < 0 ? json(nullptr) : json(cosigned_size_)},
+      {"offered_size", offered_size_},
+      {"last_error", last_error_
+                         ? json{{"code", last_error_->code}, {"detail", last_error_->detail}}
+                         : json(nullptr)},
+      {"last_cosigned_at", last_cosigned_at_.empty() ? json(nullptr) : json(last_cosigned_at_)}};
 }
 
 }  // namespace aaj::app

@@ -167,8 +167,7 @@ std::string config_text(const std::string& listen, const std::string& sim_listen
          "\"\nuser_types = [\"judge\"]\nrequire_mtls = true\n\n"
          "[witness]\n# The co-signer of the log's heads, run by the prosecutor's office (here: "
          "`aaj witness --config witness/witness.toml`).\nurl = \"https://" +
-         witness_listen +
-         "\"\nca_file = \"pki/ca.pem\"\nbin = \"" + body_bin(101) +
+         witness_listen + "\"\nca_file = \"pki/ca.pem\"\nbin = \"" + body_bin(101) +
          "\"\ninterval_seconds = 2\n";
 }
 
@@ -402,9 +401,8 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
   if (Status s = write_text(dir / "pki/revoked.json", "[]\n"); !s) return fail("crl", s.error());
   if (Status s = write_crl(dir); !s) return fail("crl", s.error());
   const std::string court_is_bin = body_bin(107);
-  if (Status s = write_text(dir / "aaj.toml",
-                            config_text(listen, sim_listen, systems_listen, court_is_bin,
-                                        witness_listen));
+  if (Status s = write_text(dir / "aaj.toml", config_text(listen, sim_listen, systems_listen,
+                                                          court_is_bin, witness_listen));
       !s)
     return fail("config", s.error());
 

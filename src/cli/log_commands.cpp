@@ -8,6 +8,7 @@
 #include "app/config.h"
 #include "cli/commands.h"
 #include "evidence/log_tool.h"
+#include "evidence/package.h"
 #include "journal/journal.h"
 #include "pki/system_key.h"
 
@@ -180,6 +181,15 @@ void attach_log_commands(CLI::App& app, int& code) {
       return;
     }
     std::cout << nlohmann::json{{"ok", true}, {"records", (*j)->last_seq()}}.dump() << "\n";
+  });
+
+  auto* ve = app.add_subcommand("verify-evidence",
+                                "Check an evidence package offline (GET /api/v1/evidence)");
+  ve->add_option("file", o->file, "The evidence package (JSON)")->required();
+  ve->add_option("--trust", o->trust, "Trusted CA certificates")->required();
+  ve->callback([o, &code] {
+    std::vector<std::filesystem::path> trust(o->trust.begin(), o->trust.end());
+    code = evidence::verify_evidence(o->file, trust, std::cout);
   });
 
   auto* vs = app.add_subcommand("verify-seal", "Check the seal of an answer offline");

@@ -192,6 +192,11 @@ class Journal {
 // too; callers use it to refuse bad input early, with their own error code. Thread-safe.
 Status check_body(const nlohmann::json& body);
 
+// Checks one record line on its own (as stored, without '\n'): canonical bytes and its hash
+// (not its place in the chain). Fills *out (body included). Error "journal_corrupt" naming the
+// problem. For evidence checked away from the log (an evidence package). Thread-safe.
+Status check_record_line(std::string_view line, Record* out);
+
 // Reads the journal in order and calls fn for each record until fn returns false. Each record is
 // checked (canonical bytes, hash, dense seq, prev) before fn sees it; an incomplete last line is
 // skipped (it was never acknowledged). Returns "journal_unavailable" if the file cannot be read

@@ -289,6 +289,23 @@ Status scan(const std::filesystem::path& dir, const std::function<bool(const Rec
   return {};
 }
 
+Status check_record_line(std::string_view line, Record* out) {
+  codec::Sha256 sha;
+  codec::Decoded d;
+  std::string problem = codec::decode(line, sha, d, /*keep_body=*/true);
+  if (!problem.empty()) return Error{"journal_corrupt", problem};
+  if (out) {
+    out->seq = d.seq;
+    out->type = std::move(d.type);
+    out->at = d.instant;
+    out->at_astana = std::move(d.at_astana);
+    out->body = std::move(d.body);
+    out->prev = std::move(d.prev);
+    out->hash = std::move(d.hash);
+  }
+  return {};
+}
+
 VerifyReport verify(const std::filesystem::path& dir, const VerifyOptions& opts) {
   return walk(dir, nullptr, opts, /*check_evidence=*/true);
 }

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -119,8 +120,7 @@ TEST(Evidence, AnswersAndRefusalsCarrySealsThatVerifyOfflineAndProofsCheck) {
   EXPECT_NE(run_aaj({"verify-seal", answer.string(), "--trust", other_ca.string()}).exit_code, 0);
 
   // A refusal is sealed too (prosecutors may not use a financial-monitoring ground).
-  auto refused =
-      ask(o, "R01", 2, {{"type", "financial_monitoring"}, {"number", "FM-2026/77"}});
+  auto refused = ask(o, "R01", 2, {{"type", "financial_monitoring"}, {"number", "FM-2026/77"}});
   ASSERT_EQ(refused.status, 403) << refused.raw;
   ASSERT_TRUE(refused.body.contains("seal")) << refused.raw;
   spit(answer, refused.raw);
@@ -130,8 +130,8 @@ TEST(Evidence, AnswersAndRefusalsCarrySealsThatVerifyOfflineAndProofsCheck) {
 
   // Proofs from the log: inclusion of the answered record, consistency between two sizes.
   const auto seq = a.body["log_seq"].get<uint64_t>();
-  auto proof = run_aaj({"log", "prove", "--config", inst.config().string(), "--seq",
-                        std::to_string(seq)});
+  auto proof =
+      run_aaj({"log", "prove", "--config", inst.config().string(), "--seq", std::to_string(seq)});
   ASSERT_EQ(proof.exit_code, 0) << proof.out << proof.err;
   EXPECT_NE(json::parse(proof.out)["signed_head"], nullptr);
   fs::path pf = inst.dir() / "proof.json";
@@ -156,6 +156,74 @@ TEST(Evidence, AnswersAndRefusalsCarrySealsThatVerifyOfflineAndProofsCheck) {
   EXPECT_EQ(json::parse(verify.out)["signatures_checked"], true);
 }
 
+TEST(Evidence, APackageForTheCaseMaterialsVerifiesOfflineAndFailsAfterAnyChange) {
+  Installation inst;
+  inst.start();
+  Officer o = enter(inst);
+  auto a = ask(o);
+  ASSERT_EQ(a.status, 200) << a.raw;
+  const std::string id = a.body["request_id"];
+  auto p = o.api->get("/api/v1/evidence?request_id=" + id, o.token);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->status, 200) << p->raw;
+  fs::path file = inst.dir() / "evidence.json";
+  spit(file, p->raw);
+  auto ok = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+  ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  json report = json::parse(ok.out);
+  EXPECT_EQ(report["request_id"], id);
+  EXPECT_EQ(report["answers"][0]["data_checked"], true);
+  EXPECT_EQ(report["signed_request"]["signer"]["iin"], inst.user("prosecutor")["iin"]);
+  EXPECT_EQ(report["signed_request"]["revocation"], "good");
+  EXPECT_FALSE(report["policy"].is_null());
+
+  // Every kind of change is caught: the answer, the record, the signed request, the seal, the
+  // inclusion proof, the signed head.
+  const json pkg = json::parse(p->raw);
+  auto check_changed = [&](const std::string& what, const std::function<void(json&)>& change) {
+    json changed = pkg;
+    change(changed);
+    spit(file, changed.dump());
+    auto r = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+    EXPECT_EQ(r.exit_code, 1) << what << ": " << r.out;
+  };
+  check_changed("answer data", [](json& j) {
+    std::string d = j["answers"][0]["data"];
+    d[d.find("\"iin\"") + 8] ^= 1;
+    j["answers"][0]["data"] = d;
+  });
+  check_changed("record", [](json& j) {
+    std::string l = j["records"][0]["line"];
+    l.replace(l.find("Проверка"), 2, "Пр");
+    l[l.find("purpose") + 12] ^= 1;
+    j["records"][0]["line"] = l;
+  });
+  check_changed("signed request", [](json& j) {
+    json rec = json::parse(j["records"][0]["line"].get<std::string>());
+    std::string cms = rec["body"]["cms"];
+    cms[cms.size() / 2] = cms[cms.size() / 2] == 'A' ? 'B' : 'A';
+    rec["body"]["cms"] = cms;
+    j["records"][0]["line"] = rec.dump();  // (its hash no longer matches either)
+  });
+  check_changed("seal proof", [](json& j) {
+    j["records"][0]["seal"]["head"]["batch"]["root"] = std::string(64, '1');
+  });
+  check_changed("inclusion",
+                [](json& j) { j["records"][0]["inclusion"]["root"] = std::string(64, '2'); });
+  check_changed("signed head",
+                [](json& j) { j["records"][0]["inclusion"]["signed_head"]["signature"] = "MIIB"; });
+  // Only the officer who made the request gets the package.
+  Officer other = enter(inst, "investigator_mia");
+  auto refused = other.api->get("/api/v1/evidence?request_id=" + id, other.token);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 403) << refused->raw;
+  // The export itself is in the log.
+  bool logged = false;
+  for (const auto& r : journal_records(inst))
+    logged = logged || (r["type"] == "evidence_exported" && r["body"]["request_id"] == id);
+  EXPECT_TRUE(logged);
+}
+
 TEST(Evidence, SegmentsAreSealedAsTheyFillExportedAndVerifiedAsAnArchive) {
   Installation inst;
   inst.set_config("segment_records", "8");
@@ -170,15 +238,15 @@ TEST(Evidence, SegmentsAreSealedAsTheyFillExportedAndVerifiedAsAnArchive) {
   auto sealed = run_aaj({"log", "seal", "--config", inst.config().string()});
   EXPECT_EQ(sealed.exit_code, 0) << sealed.out << sealed.err;
   fs::path archive = inst.dir() / "archive";
-  auto exp = run_aaj(
-      {"log", "export", "--config", inst.config().string(), "--to", archive.string()});
+  auto exp =
+      run_aaj({"log", "export", "--config", inst.config().string(), "--to", archive.string()});
   ASSERT_EQ(exp.exit_code, 0) << exp.out;
   json report = json::parse(exp.out);
   EXPECT_GE(report["segments"].get<int>(), 3);
   EXPECT_EQ(report["verify"]["ok"], true);
   // Exporting again changes nothing; verified with nothing but the CA certificate.
-  auto again = run_aaj(
-      {"log", "export", "--config", inst.config().string(), "--to", archive.string()});
+  auto again =
+      run_aaj({"log", "export", "--config", inst.config().string(), "--to", archive.string()});
   EXPECT_EQ(again.exit_code, 0) << again.out;
   EXPECT_TRUE(json::parse(again.out)["copied"].empty());
   auto v = run_aaj({"log", "verify", "--dir", archive.string(), "--trust", inst.ca()});
@@ -197,8 +265,8 @@ TEST(Evidence, SegmentsAreSealedAsTheyFillExportedAndVerifiedAsAnArchive) {
   EXPECT_EQ(b["first_bad_file"], "000002.log");
   EXPECT_GE(b["first_bad_seq"].get<int>(), 9);
   // And the live log refuses a conflicting export.
-  auto conflict = run_aaj(
-      {"log", "export", "--config", inst.config().string(), "--to", archive.string()});
+  auto conflict =
+      run_aaj({"log", "export", "--config", inst.config().string(), "--to", archive.string()});
   EXPECT_EQ(conflict.exit_code, 1);
   EXPECT_EQ(json::parse(conflict.out)["error"]["code"], "archive_conflict");
 }
@@ -295,8 +363,8 @@ TEST(Evidence, AServerKilledUnderLoadLosesNoAcknowledgedRecord) {
         ++sent;
         if (!r || r->status != 200) continue;  // cut off by the kill: never acknowledged
         std::lock_guard<std::mutex> l(mu);
-        acked.push_back({r->body["request_id"], r->body["log_seq"],
-                         r->body["seal"]["leaf"]["answer_sha256"]});
+        acked.push_back(
+            {r->body["request_id"], r->body["log_seq"], r->body["seal"]["leaf"]["answer_sha256"]});
       }
     });
   while (sent < 150) std::this_thread::sleep_for(std::chrono::milliseconds(20));

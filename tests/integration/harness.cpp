@@ -202,10 +202,10 @@ void Installation::stop() {
 }
 
 void Installation::start_witness() {
-  witness_ = std::make_unique<Process>(
-      std::vector<std::string>{AAJ_BINARY, "witness", "--config",
-                               (dir_ / "witness/witness.toml").string()},
-      dir_ / "witness");
+  witness_ =
+      std::make_unique<Process>(std::vector<std::string>{AAJ_BINARY, "witness", "--config",
+                                                         (dir_ / "witness/witness.toml").string()},
+                                dir_ / "witness");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     client::ApiClient probe(witness_url(), ca());
