@@ -443,7 +443,9 @@ TEST(Journal, AsyncAppendsCompleteInOrderAndDestructorDrains) {
   std::vector<uint64_t> seqs;  // written only on the flusher thread
   std::atomic<int> errors{0};
   {
-    auto j = open_ok(dir.path(), Options{.sync = true, .max_batch = 16, .clock = {}});
+    Options o;
+    o.max_batch = 16;
+    auto j = open_ok(dir.path(), o);
     ASSERT_TRUE(j);
     for (int i = 0; i < 500; ++i) {
       j->append_async("request", {{"i", i}}, [&](Result<Receipt> r) {
@@ -658,7 +660,9 @@ TEST(Journal, AstanaTimeIsRenderedWithTheOffsetInForce) {
   TempDir dir;
   auto before = *time::parse_iso8601("2024-02-29T12:00:00Z");
   time::Instant when = before;
-  auto j = open_ok(dir.path(), Options{.clock = [&] { return when; }});
+  Options o;
+  o.clock = [&] { return when; };
+  auto j = open_ok(dir.path(), o);
   ASSERT_TRUE(j);
   auto r1 = j->append("request", json::object());
   ASSERT_TRUE(r1.ok());
