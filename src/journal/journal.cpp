@@ -453,20 +453,22 @@ class Journal::Impl {
   Status sign_batch(Pending* items, size_t n, uint64_t first, time::Instant at,
                     std::vector<std::string>& seals) {
     merkle::MemoryHashStore batch;
-    std::vector<nlohmann::json> leaves(n);
+    // The seals are built by concatenating canonical parts: canonical JSON of an object is its
+    // sorted members' canonical texts, so this equals dumping the whole object, without
+    // re-serializing the head and the leaf once per record on the flusher thread.
+    std::vector<std::string> leaves(n);
     for (size_t i = 0; i < n; ++i) {
-      leaves[i] = heads::seal_leaf(first + i, hashes_[i], items[i].body_json);
-      if (Status s = batch.append_record(merkle::leaf_hash(heads::canonical(leaves[i]))); !s)
-        return s;
+      leaves[i] = heads::canonical(heads::seal_leaf(first + i, hashes_[i], items[i].body_json));
+      if (Status s = batch.append_record(merkle::leaf_hash(leaves[i])); !s) return s;
     }
     auto batch_root = merkle::tree_hash(static_cast<int64_t>(n), batch);
     if (!batch_root) return batch_root.error();
-    json head = heads::make_head(opt_.log_id, head_seq_, tree_->root(), first, first + n - 1,
-                                 *batch_root, at);
-    auto signature = opt_.sign(heads::canonical(head));
+    const std::string head = heads::canonical(heads::make_head(
+        opt_.log_id, head_seq_, tree_->root(), first, first + n - 1, *batch_root, at));
+    auto signature = opt_.sign(head);
     if (!signature) return signature.error();
-    json signed_head = {{"head", head}, {"signature", *signature}};
-    std::string line = heads::canonical(signed_head);
+    const std::string signature_json = nlohmann::json(*signature).dump();
+    std::string line = "{\"head\":" + head + ",\"signature\":" + signature_json + "}";
     if (Status s = files::append_line(dir_ / files::kHeadsFile, line); !s) return s;
     {
       std::lock_guard lk(head_mu_);
@@ -475,10 +477,18 @@ class Journal::Impl {
     for (size_t i = 0; i < n; ++i) {
       auto proof = merkle::prove_record(static_cast<int64_t>(n), static_cast<int64_t>(i), batch);
       if (!proof) return proof.error();
-      seals[i] = heads::canonical({{"head", head},
-                                   {"leaf", std::move(leaves[i])},
-                                   {"proof", heads::hex_list(*proof)},
-                                   {"signature", *signature}});
+      std::string& seal = seals[i];
+      seal.reserve(head.size() + leaves[i].size() + proof->size() * 67 + signature_json.size() +
+                   48);
+      seal.append("{\"head\":").append(head).append(",\"leaf\":").append(leaves[i]);
+      seal.append(",\"proof\":[");
+      for (size_t k = 0; k < proof->size(); ++k) {
+        if (k) seal.push_back(',');
+        seal.push_back('"');
+        seal.append(merkle::to_hex((*proof)[k]));
+        seal.push_back('"');
+      }
+      seal.append("],\"signature\":").append(signature_json).push_back('}');
     }
     return {};
   }

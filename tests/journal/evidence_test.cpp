@@ -149,9 +149,12 @@ TEST(Evidence, EveryReceiptCarriesAVerifiableSealOfItsRecord) {
   for (auto& t : ts) t.join();
   ASSERT_EQ(receipts.size(), 80u);
   const auto lines = read_lines(dir.path() / kFileName);
+  for (const auto& h : read_lines(dir.path() / "heads.log")) EXPECT_EQ(json::parse(h).dump(), h);
   bool some_batch_had_several = false;
   for (const auto& r : receipts) {
     json seal = json::parse(r.seal);
+    // Seals and heads are canonical JSON (verifiers re-serialize them to check signatures).
+    EXPECT_EQ(seal.dump(), r.seal);
     const json& leaf = seal["leaf"];
     const json& head = seal["head"];
     // The leaf names this record and the body's hashes.
@@ -213,11 +216,12 @@ TEST(Evidence, InclusionAndConsistencyProofsFromTheJournal) {
                                        merkle::leaf_hash(lines[seq - 1]))
                       .ok());
       // Any other record's line fails.
-      if (size > 1)
+      if (size > 1) {
         EXPECT_FALSE(merkle::check_record(proof, static_cast<int64_t>(size), root,
                                           static_cast<int64_t>(seq - 1),
                                           merkle::leaf_hash(lines[seq % size]))
                          .ok());
+      }
     }
     for (uint64_t m = 1; m <= size; ++m) {
       auto p = j->prove_consistency(m, size);
