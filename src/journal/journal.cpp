@@ -793,6 +793,55 @@ Status reconcile_tree(const fs::path& dir, TreeFile& tree, uint64_t records,
   return tree.sync();
 }
 
+// Signs a head for records no signed head covers yet, when the newest head is older than the
+// log: heads.log is a side file written after the records' fdatasync and not synced itself, so
+// a power loss can take the last heads with it (the answers' seals were already given out and
+// stay valid); and records that other writers appended while no owner ran. The recovery head's
+// batch is exactly those records, so that each of them has a seal again (evidence packages).
+// Returns the new signed head's line, or "" when every record is covered.
+Result<std::string> sign_uncovered(const fs::path& dir, TreeFile& tree, uint64_t records,
+                                   const std::string& latest_head, const Options& opt) {
+  uint64_t signed_size = 0;
+  if (!latest_head.empty()) {
+    json j = json::parse(latest_head, nullptr, false);
+    if (j.is_object() && j.contains("head") && j["head"].is_object() &&
+        j["head"]["size"].is_number_unsigned())
+      signed_size = j["head"]["size"].get<uint64_t>();
+  }
+  if (records <= signed_size) return std::string();
+  merkle::MemoryHashStore batch;
+  Status err;
+  Status walk = files::for_each_line(dir, signed_size + 1, [&](uint64_t seq, std::string_view l) {
+    if (seq > records) return false;
+    json r = json::parse(l, nullptr, false);
+    if (!r.is_object() || !r.contains("body") || !r["hash"].is_string()) {
+      err = Error{"journal_corrupt", "record " + std::to_string(seq) + " is not a record"};
+      return false;
+    }
+    err = batch.append_record(merkle::leaf_hash(heads::canonical(
+        heads::seal_leaf(seq, r["hash"].get<std::string>(), r["body"].dump()))));
+    return err.ok();
+  });
+  if (!walk) return walk.error();
+  if (!err) return err.error();
+  const uint64_t n = records - signed_size;
+  if (static_cast<uint64_t>(batch.records()) != n)
+    return Error{"journal_unavailable", "records " + std::to_string(signed_size + 1) + "-" +
+                                            std::to_string(records) + " could not all be read"};
+  auto batch_root = merkle::tree_hash(static_cast<int64_t>(n), batch);
+  if (!batch_root) return batch_root.error();
+  auto root = merkle::tree_hash(static_cast<int64_t>(records), tree);
+  if (!root) return root.error();
+  const std::string head =
+      heads::canonical(heads::make_head(opt.log_id, records, *root, signed_size + 1, records,
+                                        *batch_root, opt.clock ? opt.clock() : time::now()));
+  auto signature = opt.sign(head);
+  if (!signature) return signature.error();
+  std::string line = "{\"head\":" + head + ",\"signature\":" + json(*signature).dump() + "}";
+  if (Status s = files::append_line(dir / files::kHeadsFile, line); !s) return s.error();
+  return line;
+}
+
 // Re-signs the seal of a sealed segment that lacks one (a crash between renaming it and
 // writing its seal).
 Status reseal_if_missing(const fs::path& dir, TreeFile& tree, const Options& opt) {
@@ -921,6 +970,8 @@ Result<std::unique_ptr<Journal>> Journal::open(const fs::path& dir, Options opt)
     if (auto s = sync_dir(dir); !s.ok()) return fail(s.error(), fd);
   }
   if (opt.tree) {
+    if (Status s = files::drop_incomplete_tail(dir / files::kHeadsFile); !s)
+      return fail(s.error(), fd);
     auto last = files::last_line(dir / files::kHeadsFile);
     if (!last) return fail(last.error(), fd);
     st.latest_head = *last;
@@ -929,6 +980,11 @@ Result<std::unique_ptr<Journal>> Journal::open(const fs::path& dir, Options opt)
     if (Status s = reconcile_tree(dir, **tree, st.head.seq, st.latest_head); !s)
       return fail(s.error(), fd);
     if (Status s = reseal_if_missing(dir, **tree, opt); !s) return fail(s.error(), fd);
+    if (opt.sign) {
+      auto recovery = sign_uncovered(dir, **tree, st.head.seq, st.latest_head, opt);
+      if (!recovery) return fail(recovery.error(), fd);
+      if (!recovery->empty()) st.latest_head = std::move(*recovery);
+    }
     // The active segment's own tree, from the stored leaves.
     std::vector<int64_t> leaves;
     for (uint64_t q = st.base.seq + 1; q <= st.head.seq; ++q)

@@ -103,6 +103,41 @@ Status for_each_line(const fs::path& dir, uint64_t from_seq,
   return {};
 }
 
+Status drop_incomplete_tail(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return {};
+    return Error{"journal_unavailable", "cannot open " + path.string() + ": " + std::strerror(errno)};
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return Error{"journal_unavailable", "fstat " + path.string()};
+  }
+  // Scan back from the end in blocks for the last '\n'.
+  off_t end = st.st_size, keep = 0;
+  char buf[4096];
+  while (end > 0) {
+    const off_t from = std::max<off_t>(0, end - static_cast<off_t>(sizeof buf));
+    const auto want = static_cast<size_t>(end - from);
+    if (::pread(fd, buf, want, from) != static_cast<ssize_t>(want)) {
+      ::close(fd);
+      return Error{"journal_unavailable", "cannot read " + path.string()};
+    }
+    const void* nl = ::memrchr(buf, '\n', want);
+    if (nl) {
+      keep = from + (static_cast<const char*>(nl) - buf) + 1;
+      break;
+    }
+    end = from;
+  }
+  Status s;
+  if (keep < st.st_size && ::ftruncate(fd, keep) != 0)
+    s = Error{"journal_unavailable", "cannot truncate " + path.string()};
+  ::close(fd);
+  return s;
+}
+
 Status append_line(const fs::path& path, std::string_view line) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0)

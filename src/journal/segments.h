@@ -59,4 +59,8 @@ Status append_line(const std::filesystem::path& path, std::string_view line);
 // The last complete line of a file, or "" when it has none. Errors: "journal_unavailable".
 Result<std::string> last_line(const std::filesystem::path& path);
 
+// Cuts a side file back to its last '\n' (a line torn by a crash), so that the next append
+// starts a line of its own. A missing file is fine. Errors: "journal_unavailable".
+Status drop_incomplete_tail(const std::filesystem::path& path);
+
 }  // namespace aaj::journal::files

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "journal/journal.h"
+#include "journal/heads.h"
 #include "journal/merkle.h"
 
 namespace aaj::journal {
@@ -432,6 +433,58 @@ TEST(Evidence, AFailedSignatureReleasesNothing) {
   EXPECT_NE(r.error().detail.find("sealed"), std::string::npos) << r.error().detail;
   broken = false;
   EXPECT_TRUE(j->append("data_request", body(3)).ok());
+}
+
+TEST(Evidence, HeadsLostInACrashAreSignedAgainAtOpen) {
+  TempDir dir;
+  {
+    auto j = open_ok(dir.path(), evidence_options());
+    ASSERT_TRUE(j);
+    for (int i = 1; i <= 5; ++i) ASSERT_TRUE(j->append("data_request", body(i)).ok());
+  }
+  const fs::path heads_file = dir.path() / "heads.log";
+  auto heads = read_lines(heads_file);
+  ASSERT_EQ(heads.size(), 5u);
+  // A power loss kept two heads whole and half of the third (heads.log is not synced).
+  write_file(heads_file, heads[0] + "\n" + heads[1] + "\n" + heads[2].substr(0, 40));
+  {
+    auto j = open_ok(dir.path(), evidence_options());
+    ASSERT_TRUE(j);
+    // The torn piece is gone and one head covers the records whose heads were lost.
+    heads = read_lines(heads_file);
+    ASSERT_EQ(heads.size(), 3u);
+    for (const auto& h : heads) ASSERT_EQ(json::parse(h).dump(), h);
+    json recovery = json::parse(heads[2]);
+    const json& head = recovery["head"];
+    EXPECT_EQ(head["size"], 5);
+    EXPECT_EQ(head["batch"]["first_seq"], 3);
+    EXPECT_EQ(head["batch"]["last_seq"], 5);
+    EXPECT_EQ(head["root"], independent_root(dir.path()));
+    EXPECT_EQ(recovery["signature"], fake_sign(head.dump()));
+    EXPECT_EQ(j->latest_head(), heads[2]);
+    // Its batch root is the tree of records 3-5's seal leaves, so they have seals again.
+    const auto lines = read_lines(dir.path() / kFileName);
+    merkle::MemoryHashStore batch;
+    for (uint64_t seq = 3; seq <= 5; ++seq) {
+      json rec = json::parse(lines[seq - 1]);
+      ASSERT_TRUE(batch
+                      .append_record(merkle::leaf_hash(
+                          heads::seal_leaf(seq, rec["hash"].get<std::string>(), rec["body"].dump())
+                              .dump()))
+                      .ok());
+    }
+    EXPECT_EQ(head["batch"]["root"], merkle::to_hex(*merkle::tree_hash(3, batch)));
+    // Appending goes on after it.
+    auto r = j->append("data_request", body(6));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(json::parse(r->seal)["head"]["batch"]["first_seq"], 6);
+  }
+  // Nothing to recover: opening adds no head.
+  { ASSERT_TRUE(open_ok(dir.path(), evidence_options())); }
+  EXPECT_EQ(read_lines(heads_file).size(), 4u);
+  auto rep = verify(dir.path(), checking());
+  EXPECT_TRUE(rep.ok) << rep.problem;
+  EXPECT_EQ(rep.heads, 4u);
 }
 
 }  // namespace
