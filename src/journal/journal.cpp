@@ -818,8 +818,8 @@ Result<std::string> sign_uncovered(const fs::path& dir, TreeFile& tree, uint64_t
       err = Error{"journal_corrupt", "record " + std::to_string(seq) + " is not a record"};
       return false;
     }
-    err = batch.append_record(merkle::leaf_hash(heads::canonical(
-        heads::seal_leaf(seq, r["hash"].get<std::string>(), r["body"].dump()))));
+    err = batch.append_record(merkle::leaf_hash(
+        heads::canonical(heads::seal_leaf(seq, r["hash"].get<std::string>(), r["body"].dump()))));
     return err.ok();
   });
   if (!walk) return walk.error();

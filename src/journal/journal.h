@@ -2,7 +2,8 @@
 // processing result. A record is acknowledged only once it is on disk (fdatasync), so the server
 // can send an answer only after the event that caused it is recorded.
 //
-// Format: one file <dir>/journal.log, JSON Lines, one record per line, keys sorted:
+// Format (docs/journal-format.md is normative): the active file <dir>/journal.log and, once they
+// are sealed, <dir>/segments/NNNNNN.log, JSON Lines, one record per line, keys sorted:
 //   {"at":"2026-11-22T11:50:45.123456Z","at_astana":"2026-11-22T16:50:45.123+05:00",
 //    "body":{...},"hash":"<64 hex>","prev":"<64 hex>","seq":1,"type":"request"}
 // - seq starts at 1 and is dense.
@@ -18,8 +19,9 @@
 //
 // Tamper evidence covers altered, removed, inserted and reordered records. Cutting records off
 // the END of the log cleanly, or rewriting the whole chain from some point, cannot be detected
-// from the file alone: compare VerifyReport::head_hash/records with an externally kept anchor
-// (sealed segments and Merkle checkpoints are a later step; nothing here precludes them).
+// from the chain alone; with Options::tree and ::sign every group commit signs the log's Merkle
+// root (heads.log), each record gets a seal, and full segments are sealed, so such a rewrite
+// fails against any signed head kept elsewhere (answers' seals, the witness's co-signatures).
 #pragma once
 #include <chrono>
 #include <cstdint>

@@ -107,7 +107,8 @@ Status drop_incomplete_tail(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return {};
-    return Error{"journal_unavailable", "cannot open " + path.string() + ": " + std::strerror(errno)};
+    return Error{"journal_unavailable",
+                 "cannot open " + path.string() + ": " + std::strerror(errno)};
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {

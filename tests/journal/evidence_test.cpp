@@ -13,8 +13,8 @@
 #include <sstream>
 #include <thread>
 
-#include "journal/journal.h"
 #include "journal/heads.h"
+#include "journal/journal.h"
 #include "journal/merkle.h"
 
 namespace aaj::journal {
@@ -467,11 +467,11 @@ TEST(Evidence, HeadsLostInACrashAreSignedAgainAtOpen) {
     merkle::MemoryHashStore batch;
     for (uint64_t seq = 3; seq <= 5; ++seq) {
       json rec = json::parse(lines[seq - 1]);
-      ASSERT_TRUE(batch
-                      .append_record(merkle::leaf_hash(
-                          heads::seal_leaf(seq, rec["hash"].get<std::string>(), rec["body"].dump())
-                              .dump()))
-                      .ok());
+      ASSERT_TRUE(
+          batch
+              .append_record(merkle::leaf_hash(
+                  heads::seal_leaf(seq, rec["hash"].get<std::string>(), rec["body"].dump()).dump()))
+              .ok());
     }
     EXPECT_EQ(head["batch"]["root"], merkle::to_hex(*merkle::tree_hash(3, batch)));
     // Appending goes on after it.
