@@ -25,6 +25,7 @@ bool AnswerArchive::submit(std::vector<store::StoredAnswer> answers) {
   if (answers.empty()) return true;
   size_t bytes = 0;
   for (const auto& a : answers) bytes += a.data.size();
+  bool wake = false;
   {
     std::lock_guard<std::mutex> l(mu_);
     // In flight (being written) counts too: the bound is on memory, not on the deque.
@@ -38,15 +39,22 @@ bool AnswerArchive::submit(std::vector<store::StoredAnswer> answers) {
     stats_.queued_bytes += bytes;
     submitted_upto_ += answers.size();
     for (auto& a : answers) queue_.push_back(std::move(a));
+    // A gathering writer wakes by its timer; waking it for every answer would cost a context
+    // switch per answer.
+    wake = writer_idle_ || queue_.size() >= opt_.max_batch;
   }
-  work_.notify_one();
+  if (wake) work_.notify_one();
   return true;
 }
 
 Status AnswerArchive::flush(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> l(mu_);
   const uint64_t target = submitted_upto_;
-  if (!done_.wait_for(l, timeout, [&] { return written_upto_ >= target; }))
+  ++flush_waiters_;
+  work_.notify_one();  // ends a gathering wait
+  const bool written = done_.wait_for(l, timeout, [&] { return written_upto_ >= target; });
+  --flush_waiters_;
+  if (!written)
     return Error{"archive_unavailable",
                  "answers are waiting to be written (" + std::to_string(stats_.queued) + ")"};
   return {};
@@ -62,8 +70,14 @@ void AnswerArchive::run() {
     std::vector<store::StoredAnswer> batch;
     {
       std::unique_lock<std::mutex> l(mu_);
+      writer_idle_ = true;
       work_.wait(l, [&] { return stopping_ || !queue_.empty(); });
+      writer_idle_ = false;
       if (queue_.empty()) return;  // stopping, and everything is written
+      if (opt_.gather_delay.count() > 0)
+        work_.wait_for(l, opt_.gather_delay, [&] {
+          return stopping_ || flush_waiters_ > 0 || queue_.size() >= opt_.max_batch;
+        });
       size_t n = std::min(queue_.size(), opt_.max_batch);
       batch.reserve(n);
       for (size_t i = 0; i < n; ++i) {

@@ -5,7 +5,10 @@
 //               and does no I/O; takes all answers of one request or none.
 //   writer    — one thread takes everything queued (up to max_batch answers) and writes it with
 //               one call of the write function (the store: one transaction, one commit with
-//               synchronous=FULL), so under load many answers share one fsync.
+//               synchronous=FULL), so under load many answers share one fsync. Woken by the
+//               first answer, it gathers for gather_delay (unless a flush() waits or max_batch
+//               are queued) before writing: the answers are already released, so the wait costs
+//               no one anything and saves an fsync per few answers.
 //   flush()   — waits until everything submitted before it is written: readers that must see the
 //               latest answers (exports, destruction) call it first.
 //
@@ -48,6 +51,7 @@ class AnswerArchive {
     std::chrono::milliseconds retry_first{50};  // backoff after a failed write, doubling …
     std::chrono::milliseconds retry_max{2000};  // … up to this
     int attempts_at_stop = 3;                   // writes tried for what is left at destruction
+    std::chrono::microseconds gather_delay{5000};  // see above; 0 = write at once
   };
 
   struct Stats {
@@ -92,6 +96,8 @@ class AnswerArchive {
   uint64_t submitted_upto_ = 0;  // answers ever queued (a position in the stream)
   uint64_t written_upto_ = 0;    // answers ever written or given up
   bool stopping_ = false;
+  bool writer_idle_ = false;  // waiting for a first answer: submit() must wake it
+  int flush_waiters_ = 0;     // flush() calls waiting: the writer must not gather
   Stats stats_;
   std::thread writer_;
 };

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -96,6 +98,37 @@ TEST(AnswerArchive, BatchesAreCappedAtMaxBatch) {
   ASSERT_TRUE(archive.flush().ok());
   std::lock_guard<std::mutex> l(gate.mu);
   EXPECT_EQ(gate.batches, (std::vector<size_t>{1, 100, 100, 50}));
+}
+
+TEST(AnswerArchive, GathersAnswersArrivingTogetherIntoOneWrite) {
+  std::mutex mu;
+  std::vector<size_t> batches;
+  AnswerArchive::Options o;
+  o.gather_delay = std::chrono::seconds(1);
+  AnswerArchive archive(
+      [&](const std::vector<StoredAnswer>& b) -> Status {
+        std::lock_guard<std::mutex> l(mu);
+        batches.push_back(b.size());
+        return {};
+      },
+      o);
+  // Ten requests' answers, one at a time: the writer, woken by the first, waits for the rest.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(archive.submit(one(answer("r" + std::to_string(i)))));
+  for (int i = 0; i < 500 && archive.stats().written < 10; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(archive.stats().written, 10u);
+  std::lock_guard<std::mutex> l(mu);
+  EXPECT_EQ(batches, (std::vector<size_t>{10}));
+}
+
+TEST(AnswerArchive, AFlushDoesNotWaitForTheGathering) {
+  AnswerArchive::Options o;
+  o.gather_delay = std::chrono::seconds(60);
+  AnswerArchive archive([](const std::vector<StoredAnswer>&) -> Status { return {}; }, o);
+  ASSERT_TRUE(archive.submit(one(answer("a"))));
+  // Readers flush before reading: they must not sit out the gather delay.
+  ASSERT_TRUE(archive.flush(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(archive.stats().written, 1u);
 }
 
 TEST(AnswerArchive, AFullQueueRefusesAtOnceAndAllOrNothing) {
