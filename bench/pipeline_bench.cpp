@@ -16,7 +16,9 @@
 // cores × 1e6 / Σc req/s, and the pipeline is reported as a ratio of it (target ≥ 0.75).
 //
 // Usage: pipeline_bench [--requests N] [--rounds R] [--connections C] [--workers W]
-//                       [--io-threads T] [--keep]
+//                       [--io-threads T] [--no-seal] [--keep]
+// --no-seal runs the server without the system key (development mode allows it): no signed
+// heads and no seals, to see what sealing every answer costs (compare two runs).
 #include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -62,6 +64,7 @@ struct Args {
   bool keep = false;
   int workers = 0;     // server.worker_threads; 0 = the demo's
   int io_threads = 0;  // server.io_threads; 0 = the demo's
+  bool no_seal = false;  // run without the system key (no heads, no seals)
 };
 
 std::string slurp(const fs::path& p) {
@@ -194,6 +197,8 @@ int main(int argc, char** argv) {
       args.workers = std::stoi(next());
     else if (a == "--io-threads")
       args.io_threads = std::stoi(next());
+    else if (a == "--no-seal")
+      args.no_seal = true;
     else
       die("unknown argument " + a);
   }
@@ -227,6 +232,19 @@ int main(int argc, char** argv) {
     auto io = cfg.find("io_threads = 2");
     if (args.io_threads > 0 && io != std::string::npos)
       cfg.replace(io, 14, "io_threads = " + std::to_string(args.io_threads));
+    const std::string key_lines =
+        "system_cert = \"pki/system.pem\"\nsystem_key = \"pki/system.key\"\n";
+    auto k = cfg.find(key_lines);
+    if (args.no_seal) {
+      if (k == std::string::npos) die("--no-seal: the demo's system key lines were not found");
+      cfg.erase(k, key_lines.size());
+      // A witness co-signs signed heads: without the key there are none to offer.
+      auto w0 = cfg.find("[witness]\n");
+      if (w0 != std::string::npos) {
+        auto w1 = cfg.find("\n[", w0 + 1);
+        cfg.erase(w0, w1 == std::string::npos ? std::string::npos : w1 + 1 - w0);
+      }
+    }
     std::ofstream(dir / "aaj.toml", std::ios::trunc) << cfg;
   }
   json inst = json::parse(slurp(dir / "users.json"));
