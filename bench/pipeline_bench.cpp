@@ -62,8 +62,8 @@ struct Args {
   int rounds = 7;          // the median of the rounds is reported
   int connections = 64;
   bool keep = false;
-  int workers = 0;     // server.worker_threads; 0 = the demo's
-  int io_threads = 0;  // server.io_threads; 0 = the demo's
+  int workers = 0;       // server.worker_threads; 0 = the demo's
+  int io_threads = 0;    // server.io_threads; 0 = the demo's
   bool no_seal = false;  // run without the system key (no heads, no seals)
 };
 

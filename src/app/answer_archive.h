@@ -45,12 +45,12 @@ class AnswerArchive {
   using LostFn = std::function<void(const std::vector<store::StoredAnswer>&, const Error&)>;
 
   struct Options {
-    size_t max_queue = 16384;                   // answers waiting to be written
-    size_t max_queue_bytes = 256u << 20;        // their data bytes
-    size_t max_batch = 1024;                    // answers per write (one transaction)
-    std::chrono::milliseconds retry_first{50};  // backoff after a failed write, doubling …
-    std::chrono::milliseconds retry_max{2000};  // … up to this
-    int attempts_at_stop = 3;                   // writes tried for what is left at destruction
+    size_t max_queue = 16384;                      // answers waiting to be written
+    size_t max_queue_bytes = 256u << 20;           // their data bytes
+    size_t max_batch = 1024;                       // answers per write (one transaction)
+    std::chrono::milliseconds retry_first{50};     // backoff after a failed write, doubling …
+    std::chrono::milliseconds retry_max{2000};     // … up to this
+    int attempts_at_stop = 3;                      // writes tried for what is left at destruction
     std::chrono::microseconds gather_delay{5000};  // see above; 0 = write at once
   };
 

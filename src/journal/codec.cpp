@@ -129,6 +129,174 @@ bool dump_value(const json& j, std::string& out) {
   }
 }
 
+// ---- The fast path of decode(): a one-pass check that a line is exactly the canonical record
+// nlohmann's dump() would write, without building a DOM and serializing it again. It is only
+// ever *sufficient*: whatever it is not sure of (escapes it cannot prove canonical, numbers
+// near the integer limits, deep nesting, any failure at all) goes to the exact check, which
+// also words every error. So it can accept nothing the exact check refuses, and the
+// differential test (tests/journal/journal_test.cpp) holds the two together.
+class CanonicalScanner {
+ public:
+  explicit CanonicalScanner(std::string_view s) : s_(s) {}
+
+  bool literal(std::string_view lit) {
+    if (s_.substr(i_, lit.size()) != lit) return false;
+    i_ += lit.size();
+    return true;
+  }
+  bool at_end() const { return i_ == s_.size(); }
+  size_t pos() const { return i_; }
+
+  // A canonical string token; `decoded` gets its value. Plain printable ASCII is taken as it
+  // is; anything else must come back byte for byte from the exact serializer.
+  bool string(std::string& decoded) {
+    if (i_ >= s_.size() || s_[i_] != '"') return false;
+    const size_t start = i_;
+    size_t j = i_ + 1;
+    while (j < s_.size()) {
+      const auto c = static_cast<unsigned char>(s_[j]);
+      if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) break;
+      ++j;
+    }
+    if (j < s_.size() && s_[j] == '"') {
+      decoded.assign(s_.data() + start + 1, j - start - 1);
+      i_ = j + 1;
+      return true;
+    }
+    // The token's end: the first '"' not escaped.
+    for (; j < s_.size(); ++j) {
+      if (s_[j] == '\\') {
+        ++j;
+        continue;
+      }
+      if (s_[j] == '"') break;
+    }
+    if (j >= s_.size()) return false;
+    const std::string_view token = s_.substr(start, j + 1 - start);
+    auto v = json_scan::string_value(token);
+    if (!v) return false;
+    std::string again;
+    if (!json_scan::append_string(again, *v) || again != token) return false;
+    decoded = std::move(*v);
+    i_ = j + 1;
+    return true;
+  }
+
+  // An integer as nlohmann writes it; at most 18 digits (always an int64/uint64, never a
+  // float), and no fraction or exponent (records hold no floats).
+  bool integer(bool allow_negative, uint64_t* value = nullptr) {
+    size_t j = i_;
+    bool negative = false;
+    if (j < s_.size() && s_[j] == '-') {
+      if (!allow_negative) return false;
+      negative = true;
+      ++j;
+    }
+    const size_t digits_at = j;
+    while (j < s_.size() && s_[j] >= '0' && s_[j] <= '9') ++j;
+    const size_t n = j - digits_at;
+    if (n == 0 || n > 18) return false;
+    if (s_[digits_at] == '0' && (n > 1 || negative)) return false;  // leading zero, "-0"
+    if (j < s_.size() && (s_[j] == '.' || s_[j] == 'e' || s_[j] == 'E')) return false;
+    if (value) {
+      uint64_t v = 0;
+      for (size_t k = digits_at; k < j; ++k) v = v * 10 + static_cast<uint64_t>(s_[k] - '0');
+      *value = v;
+    }
+    i_ = j;
+    return true;
+  }
+
+  bool value(int depth) {
+    if (i_ >= s_.size() || depth > json_limits::kMaxDepth) return false;
+    switch (s_[i_]) {
+      case '{':
+        return object(depth + 1);
+      case '[': {
+        ++i_;
+        if (literal("]")) return true;
+        for (;;) {
+          if (!value(depth + 1)) return false;
+          if (literal("]")) return true;
+          if (!literal(",")) return false;
+        }
+      }
+      case '"': {
+        std::string ignored;
+        return string(ignored);
+      }
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default:
+        return integer(true);
+    }
+  }
+
+  // Members in strictly increasing order of their names' bytes (std::map's order, which is
+  // also what rules out duplicates).
+  bool object(int depth) {
+    if (!literal("{")) return false;
+    if (literal("}")) return true;
+    std::string previous, name;
+    for (bool first = true;; first = false) {
+      if (!string(name)) return false;
+      if (!first && !(previous < name)) return false;
+      if (!literal(":") || !value(depth)) return false;
+      if (literal("}")) return true;
+      if (!literal(",")) return false;
+      previous.swap(name);
+    }
+  }
+
+ private:
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+// decode() when the line is canonical and everything holds; false sends the caller to the exact
+// check (for a verdict and its wording), with `out` in an unspecified state.
+bool decode_fast(std::string_view line, Sha256& sha, Decoded& out, bool keep_body) {
+  CanonicalScanner c(line);
+  std::string at, at_astana, hash, prev, type;
+  uint64_t seq = 0;
+  if (!c.literal(R"({"at":)") || !c.string(at) || !c.literal(R"(,"at_astana":)") ||
+      !c.string(at_astana) || !c.literal(R"(,"body":)"))
+    return false;
+  const size_t body_at = c.pos();
+  if (!c.object(1)) return false;
+  const size_t body_end = c.pos();
+  const size_t hash_key_at = c.pos();
+  if (!c.literal(R"(,"hash":)") || !c.string(hash) || !c.literal(R"(,"prev":)") ||
+      !c.string(prev) || !c.literal(R"(,"seq":)") || !c.integer(false, &seq) ||
+      !c.literal(R"(,"type":)") || !c.string(type) || !c.literal("}") || !c.at_end())
+    return false;
+  if (!is_lower_hex64(hash) || !is_lower_hex64(prev) || type.empty()) return false;
+  auto instant = time::parse_iso8601(at);
+  if (!instant) return false;
+  // The hashed bytes: the line without `,"hash":"<64 hex>"` (74 bytes).
+  sha.update(line.substr(0, hash_key_at));
+  sha.update(line.substr(hash_key_at + 74));
+  std::string computed;
+  sha.hex_final(computed);
+  if (computed != hash) return false;
+  if (keep_body) {
+    out.body = json::parse(line.substr(body_at, body_end - body_at), nullptr, false);
+    if (out.body.is_discarded()) return false;
+  }
+  out.seq = seq;
+  out.instant = *instant;
+  out.at = std::move(at);
+  out.at_astana = std::move(at_astana);
+  out.prev = std::move(prev);
+  out.hash = std::move(hash);
+  out.type = std::move(type);
+  return true;
+}
+
 }  // namespace
 
 Status dump_body(const json& body, std::string& out) {
@@ -210,6 +378,18 @@ void encode(Sha256& sha, uint64_t seq, std::string_view at_utc, std::string_view
 }
 
 std::string decode(std::string_view line, Sha256& sha, Decoded& out, bool keep_body) {
+  if (decode_fast(line, sha, out, keep_body)) return {};
+  return decode_exact(line, sha, out, keep_body);
+}
+
+bool decode_is_fast(std::string_view line) {
+  Sha256 sha;
+  Decoded d;
+  return decode_fast(line, sha, d, false);
+}
+
+std::string decode_exact(std::string_view line, Sha256& sha, Decoded& out, bool keep_body) {
+  out = Decoded{};
   json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return "unparseable line";
   if (!j.is_object()) return "malformed record: not a JSON object";

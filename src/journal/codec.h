@@ -64,6 +64,12 @@ struct Decoded {
 // the caller's.
 std::string decode(std::string_view line, Sha256& sha, Decoded& out, bool keep_body);
 
+// decode() in two parts, for the differential test: the exact check (parse, dump, compare) that
+// words every verdict, and whether the one-pass fast check alone accepted the line (decode()
+// takes it then; it only ever accepts lines the exact check accepts).
+std::string decode_exact(std::string_view line, Sha256& sha, Decoded& out, bool keep_body);
+bool decode_is_fast(std::string_view line);
+
 // Reads the lines of [begin, end) of an open file with pread, in large chunks (constant memory
 // except for single long lines). Not thread-safe.
 class LineReader {

@@ -818,5 +818,145 @@ TEST(JournalCodec, DumpBodyIsNlohmannDumpByteForByte) {
   EXPECT_TRUE(out.empty());  // nothing half-written
 }
 
+// ---- decode(): the one-pass fast check against the exact one (parse, dump, compare) ----
+
+// Puts the right hash into a line shaped like a record (so that a variant is judged on its form,
+// not refused for its hash); lines without that shape are returned as they are.
+std::string rehash(std::string line) {
+  size_t pos = line.rfind(R"(,"hash":")");
+  if (pos == std::string::npos || pos + 74 > line.size()) return line;
+  std::string hashed = line.substr(0, pos) + line.substr(pos + 74);
+  std::string h = sha256_hex(hashed);
+  line.replace(pos + 9, 64, h);
+  return line;
+}
+
+// Same verdict, same wording and, when accepted, the same fields; and the fast check never
+// accepts what the exact one refuses.
+void expect_same_verdict(const std::string& line) {
+  codec::Sha256 sha1, sha2;
+  codec::Decoded a, b;
+  const std::string fast = codec::decode(line, sha1, a, true);
+  const std::string exact = codec::decode_exact(line, sha2, b, true);
+  ASSERT_EQ(fast, exact) << line;
+  if (codec::decode_is_fast(line)) {
+    ASSERT_TRUE(exact.empty()) << line;
+  }
+  if (exact.empty()) {
+    EXPECT_EQ(a.seq, b.seq);
+    EXPECT_EQ(a.type, b.type);
+    EXPECT_EQ(a.at, b.at);
+    EXPECT_EQ(a.at_astana, b.at_astana);
+    EXPECT_EQ(a.prev, b.prev);
+    EXPECT_EQ(a.hash, b.hash);
+    EXPECT_EQ(a.instant, b.instant);
+    EXPECT_EQ(a.body, b.body) << line;
+  }
+}
+
+TEST(Codec, FastDecodeAgreesWithTheExactCheck) {
+  TempDir dir;
+  std::vector<json> bodies = {
+      {{"request_id", "0c6b1a9e-4a53-4d2f-9c3e-1f2a3b4c5d6e"}, {"outcome", "answered"}},
+      {{"name", "Әлия Нұрланқызы Жақсыбекова"}, {"city", "Астана"}, {"emoji", "\xF0\x9F\x98\x80"}},
+      {{"quote", "a \"quoted\" \\ back/slash"},
+       {"ctl", std::string("\x01\x08\t\n\x0c\r\x1f\x7f", 8)}},
+      {{"numbers",
+        {0, 1, -1, 42, -9007199254740993LL, 123456789012345678LL, INT64_MIN, INT64_MAX,
+         UINT64_MAX}}},
+      {{"empty_object", json::object()},
+       {"empty_array", json::array()},
+       {"null", nullptr},
+       {"flags", {true, false}}},
+      {{"ключ", 1}, {"a\"b", 2}, {"a\\b", 3}, {"a\nb", 4}, {"", 5}, {"A", 6}, {"a", 7}},
+      {{"deep", {{"x", {{"y", {{"z", {1, {2, {3, {{"w", "v"}}}}}}}}}}}}},
+      {{"cms", std::string(3000, 'A') + "=="}, {"document", {{"resource", "R01"}}}},
+  };
+  std::vector<std::string> lines;
+  {
+    auto j = Journal::open(dir.path(), Options{});
+    ASSERT_TRUE(j.ok());
+    for (const auto& b : bodies) ASSERT_TRUE((*j)->append("data_request", b).ok());
+    ASSERT_TRUE((*j)->append("type \"with\" quotes and Қ", bodies[0]).ok());
+  }
+  lines = read_lines(dir.log());
+  ASSERT_EQ(lines.size(), bodies.size() + 1);
+  // Records as the journal writes them take the fast path (that is its point), except numbers
+  // of 19 or more digits, which it leaves to the exact check (bodies[3]).
+  for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(codec::decode_is_fast(lines[i]), i != 3) << i;
+  for (const auto& l : lines) expect_same_verdict(l);
+
+  // Valid JSON with the right hash but not the canonical bytes: refused, with the exact wording.
+  const std::string base = lines[0];
+  auto variant = [&](const std::string& from, const std::string& to) {
+    std::string v = base;
+    size_t p = v.find(from);
+    EXPECT_NE(p, std::string::npos) << from;
+    if (p == std::string::npos) return v;
+    v.replace(p, from.size(), to);
+    return rehash(v);
+  };
+  std::vector<std::string> variants = {
+      variant(R"("outcome":"answered")", R"("outcome": "answered")"),
+      variant(R"("outcome":"answered")", R"("outcome":"answ\u0065red")"),
+      variant(R"("outcome":"answered")", R"("outcome":"answ\/ered")"),
+      variant(R"("outcome":"answered")", R"("outcome":1.0)"),
+      variant(R"("outcome":"answered")", R"("outcome":1e2)"),
+      variant(R"("outcome":"answered")", R"("outcome":-0)"),
+      variant(R"("outcome":"answered")", R"("outcome":007)"),
+      variant(R"("outcome":"answered")", R"("outcome":12345678901234567890123)"),
+      variant(R"("outcome":"answered")", R"("outcome":"x","outcome":"y")"),
+      variant(R"("outcome":"answered")", R"("outcome":"x","a":"y")"),
+      variant(R"("outcome":"answered")", R"("outcome":"\u001F")"),
+      variant(R"("outcome":"answered")", R"("outcome":"\u0009")"),
+      variant(R"("outcome":"answered")", R"("outcome":"\ud83d\ude00")"),
+      variant(R"("outcome":"answered")", "\"outcome\":\"\xC3\x28\""),
+      variant(R"("outcome":"answered")", "\"outcome\":\"\xED\xA0\x80\""),
+      variant(R"("outcome":"answered")", R"("outcome":[1,2,])"),
+      variant(R"("outcome":"answered")", R"("outcome":tru)"),
+      variant(R"("seq":)", R"("seq":0)"),
+      variant(R"("seq":)", R"("seq":-)"),
+      variant(R"("type":"data_request")", R"("type":"")"),
+      variant(R"("at":")", R"("at":"x)"),
+      variant(R"({"at")", R"( {"at")"),
+  };
+  for (const auto& v : variants) {
+    expect_same_verdict(v);
+    // Each of these bodies differs from what dump() writes, or is not a record at all.
+    EXPECT_FALSE(codec::decode_is_fast(v)) << v;
+  }
+  // A control character is written as a lowercase \u escape: that is canonical.
+  const std::string lower = variant(R"("outcome":"answered")", R"("outcome":"\u001f")");
+  expect_same_verdict(lower);
+  EXPECT_TRUE(codec::decode_is_fast(lower));
+
+  // Every line damaged at many places in many ways, with and without a fixed-up hash.
+  const std::string replacements[] = {
+      " ",    "\"",   "\\",   "0", "a", "}", ",", ":", "-", ".", std::string(1, '\0'),
+      "\xC3", "\x7f", "\x1f", "e"};
+  std::mt19937 rng(12345);
+  size_t checked = 0;
+  for (const auto& l : lines) {
+    for (size_t pos = 0; pos < l.size(); pos += 1 + rng() % 11) {
+      for (const auto& r : replacements) {
+        std::string m = l;
+        m.replace(pos, 1, r);
+        expect_same_verdict(m);
+        expect_same_verdict(rehash(m));
+        std::string ins = l;
+        ins.insert(pos, r);
+        expect_same_verdict(rehash(ins));
+        checked += 3;
+      }
+      std::string del = l;
+      del.erase(pos, 1);
+      expect_same_verdict(rehash(del));
+      ++checked;
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+  EXPECT_GT(checked, 5000u);
+}
+
 }  // namespace
 }  // namespace aaj::journal
