@@ -394,34 +394,34 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   bool call_async(Request& r, const Responder& respond) {
     try {
       return async_(r, respond);
-    } catch (const std::exception& e) {
-      spdlog::error(
-          "{}",
-          nlohmann::json{{"event", "handler_exception"}, {"path", r.path}, {"what", e.what()}}.dump(
-              -1, ' ', false, nlohmann::json::error_handler_t::replace));
     } catch (...) {
-      spdlog::error("{}", nlohmann::json{{"event", "handler_exception"}, {"path", r.path}}.dump(
-                              -1, ' ', false, nlohmann::json::error_handler_t::replace));
+      log_handler_exception(r.path, std::current_exception());
     }
-    Response resp;
-    resp.status = 500;
-    resp.body = opts_.error_body("internal_error");
-    respond(std::move(resp));
+    respond(internal_error());
     return true;
   }
 
   Response call_handler(const Request& r) {
     try {
       return handler_(r);
-    } catch (const std::exception& e) {
-      spdlog::error(
-          "{}",
-          nlohmann::json{{"event", "handler_exception"}, {"path", r.path}, {"what", e.what()}}.dump(
-              -1, ' ', false, nlohmann::json::error_handler_t::replace));
     } catch (...) {
-      spdlog::error("{}", nlohmann::json{{"event", "handler_exception"}, {"path", r.path}}.dump(
-                              -1, ' ', false, nlohmann::json::error_handler_t::replace));
+      log_handler_exception(r.path, std::current_exception());
     }
+    return internal_error();
+  }
+
+  static void log_handler_exception(const std::string& path, std::exception_ptr e) {
+    nlohmann::json line{{"event", "handler_exception"}, {"path", path}};
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      line["what"] = x.what();
+    } catch (...) {
+    }
+    spdlog::error("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+
+  Response internal_error() const {
     Response resp;
     resp.status = 500;
     resp.body = opts_.error_body("internal_error");

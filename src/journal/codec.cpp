@@ -16,16 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-// Fetched once: EVP_sha256() would look the implementation up again on every init (OpenSSL 3).
-const EVP_MD* sha256_md() {
-  static const EVP_MD* md = [] {
-    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (!m) std::abort();  // libcrypto without SHA-256 cannot run a journal at all
-    return m;
-  }();
-  return md;
-}
-
 bool is_lower_hex64(const std::string& s) {
   if (s.size() != 64) return false;
   for (char c : s)
@@ -306,6 +296,15 @@ Status dump_body(const json& body, std::string& out) {
   out.resize(start);
   if (Status s = check_body(body); !s) return s;  // names the float or binary value
   return Error{"invalid_record", "not valid UTF-8"};
+}
+
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = [] {
+    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (!m) std::abort();  // libcrypto without SHA-256 cannot run a journal at all
+    return m;
+  }();
+  return md;
 }
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include <openssl/types.h>
 #include <nlohmann/json.hpp>
 
 #include "core/result.h"
@@ -17,6 +18,10 @@ namespace aaj::journal::codec {
 
 inline constexpr std::string_view kZeroHash =
     "0000000000000000000000000000000000000000000000000000000000000000";
+
+// SHA-256 of libcrypto, fetched once (EVP_sha256() would look the implementation up again on
+// every digest in OpenSSL 3). Immutable; aborts if libcrypto has no SHA-256.
+const EVP_MD* sha256_md();
 
 // Incremental SHA-256. Not thread-safe: one per thread/owner. Reusable after hex_final().
 class Sha256 {

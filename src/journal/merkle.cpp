@@ -8,24 +8,16 @@
 
 #include <openssl/evp.h>
 
+#include "journal/codec.h"
+
 namespace aaj::journal::merkle {
 namespace {
-
-// Fetched once (immutable afterwards): EVP_sha256() would look the implementation up again on
-// every digest (OpenSSL 3).
-const EVP_MD* sha256_md() {
-  static const EVP_MD* md = [] {
-    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (!m) std::abort();  // libcrypto without SHA-256 cannot run a journal at all
-    return m;
-  }();
-  return md;
-}
 
 Hash sha256(const void* data, size_t size) {
   Hash out;
   unsigned int len = 0;
-  if (EVP_Digest(data, size, out.data(), &len, sha256_md(), nullptr) != 1 || len != out.size())
+  if (EVP_Digest(data, size, out.data(), &len, codec::sha256_md(), nullptr) != 1 ||
+      len != out.size())
     std::abort();  // only on allocation failure inside libcrypto
   return out;
 }
@@ -172,7 +164,7 @@ Hash leaf_hash(std::string_view entry) {
   static constexpr uint8_t kLeafPrefix = 0x00;
   Hash out;
   unsigned int len = 0;
-  bool ok = ctx && EVP_DigestInit_ex(ctx, sha256_md(), nullptr) == 1 &&
+  bool ok = ctx && EVP_DigestInit_ex(ctx, codec::sha256_md(), nullptr) == 1 &&
             EVP_DigestUpdate(ctx, &kLeafPrefix, 1) == 1 &&
             EVP_DigestUpdate(ctx, entry.data(), entry.size()) == 1 &&
             EVP_DigestFinal_ex(ctx, out.data(), &len) == 1 && len == out.size();

@@ -10,12 +10,60 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "journal/codec.h"
 #include "journal/journal.h"
 
 namespace aaj::journal::files {
 namespace fs = std::filesystem;
+
+namespace {
+
+// A file opened with its size, closed on destruction. fd < 0: it does not exist.
+struct OpenFile {
+  int fd = -1;
+  uint64_t size = 0;
+  OpenFile() = default;
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+  OpenFile(OpenFile&& o) noexcept : fd(std::exchange(o.fd, -1)), size(o.size) {}
+  ~OpenFile() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// Opens `path` with `flags`; a missing file is an OpenFile with fd < 0, not an error. Errors:
+// "journal_unavailable".
+Result<OpenFile> open_file(const fs::path& path, int flags) {
+  OpenFile f;
+  f.fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (f.fd < 0) {
+    if (errno == ENOENT) return f;
+    return Error{"journal_unavailable",
+                 "cannot open " + path.string() + ": " + std::strerror(errno)};
+  }
+  struct stat st;
+  if (::fstat(f.fd, &st) != 0) return Error{"journal_unavailable", "fstat " + path.string()};
+  f.size = static_cast<uint64_t>(st.st_size);
+  return f;
+}
+
+// Reads [from, from + size) of an open file (short at its end). Retries EINTR.
+std::string read_at(int fd, uint64_t from, size_t size) {
+  std::string buf(size, '\0');
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::pread(fd, buf.data() + got, size - got, static_cast<off_t>(from + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  buf.resize(got);
+  return buf;
+}
+
+}  // namespace
 
 std::string segment_name(int number) {
   char buf[32];
@@ -65,18 +113,10 @@ std::optional<nlohmann::json> read_seal(const Segment& s) {
 Status for_each_line(const fs::path& dir, uint64_t from_seq,
                      const std::function<bool(uint64_t, std::string_view)>& fn) {
   for (const auto& path : record_files(dir)) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) continue;
-      return Error{"journal_unavailable",
-                   "cannot open " + path.string() + ": " + std::strerror(errno)};
-    }
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      ::close(fd);
-      return Error{"journal_unavailable", "fstat " + path.string()};
-    }
-    codec::LineReader r(fd, 0, static_cast<uint64_t>(st.st_size));
+    auto f = open_file(path, O_RDONLY);
+    if (!f) return f.error();
+    if (f->fd < 0) continue;
+    codec::LineReader r(f->fd, 0, f->size);
     std::string_view line;
     uint64_t seq = 0;
     bool stop = false;
@@ -85,58 +125,40 @@ Status for_each_line(const fs::path& dir, uint64_t from_seq,
         codec::Sha256 sha;
         codec::Decoded d;
         (void)codec::decode(line, sha, d, false);
-        if (d.seq == 0) {
-          ::close(fd);
+        if (d.seq == 0)
           return Error{"journal_corrupt", path.string() + ": the first record has no seq"};
-        }
         seq = d.seq;
       } else {
         ++seq;
       }
       if (seq >= from_seq && !fn(seq, line)) stop = true;
     }
-    std::string err = r.error();
-    ::close(fd);
-    if (!err.empty()) return Error{"journal_unavailable", path.string() + ": " + err};
+    if (!r.error().empty()) return Error{"journal_unavailable", path.string() + ": " + r.error()};
     if (stop) return {};
   }
   return {};
 }
 
 Status drop_incomplete_tail(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return {};
-    return Error{"journal_unavailable",
-                 "cannot open " + path.string() + ": " + std::strerror(errno)};
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    return Error{"journal_unavailable", "fstat " + path.string()};
-  }
-  // Scan back from the end in blocks for the last '\n'.
-  off_t end = st.st_size, keep = 0;
-  char buf[4096];
+  auto f = open_file(path, O_RDWR);
+  if (!f) return f.error();
+  if (f->fd < 0 || f->size == 0) return {};
+  // Back from the end in blocks to the last '\n'; everything after it goes.
+  uint64_t end = f->size, keep = 0;
   while (end > 0) {
-    const off_t from = std::max<off_t>(0, end - static_cast<off_t>(sizeof buf));
-    const auto want = static_cast<size_t>(end - from);
-    if (::pread(fd, buf, want, from) != static_cast<ssize_t>(want)) {
-      ::close(fd);
+    const uint64_t from = end > 4096 ? end - 4096 : 0;
+    const std::string block = read_at(f->fd, from, static_cast<size_t>(end - from));
+    if (block.size() != end - from)
       return Error{"journal_unavailable", "cannot read " + path.string()};
-    }
-    const void* nl = ::memrchr(buf, '\n', want);
-    if (nl) {
-      keep = from + (static_cast<const char*>(nl) - buf) + 1;
+    if (size_t nl = block.rfind('\n'); nl != std::string::npos) {
+      keep = from + nl + 1;
       break;
     }
     end = from;
   }
-  Status s;
-  if (keep < st.st_size && ::ftruncate(fd, keep) != 0)
-    s = Error{"journal_unavailable", "cannot truncate " + path.string()};
-  ::close(fd);
-  return s;
+  if (keep < f->size && ::ftruncate(f->fd, static_cast<off_t>(keep)) != 0)
+    return Error{"journal_unavailable", "cannot truncate " + path.string()};
+  return {};
 }
 
 Status append_line(const fs::path& path, std::string_view line) {
@@ -152,40 +174,20 @@ Status append_line(const fs::path& path, std::string_view line) {
 }
 
 Result<std::string> last_line(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::string();
-    return Error{"journal_unavailable", "cannot open " + path.string()};
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    return Error{"journal_unavailable", "fstat " + path.string()};
-  }
-  const auto size = static_cast<uint64_t>(st.st_size);
-  std::string buf;
+  auto f = open_file(path, O_RDONLY);
+  if (!f) return f.error();
+  if (f->fd < 0) return std::string();
+  const uint64_t size = f->size;
   for (uint64_t span = 16 * 1024;; span *= 2) {
     const uint64_t from = size > span ? size - span : 0;
-    buf.resize(size - from);
-    size_t got = 0;
-    while (got < buf.size()) {
-      ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(from + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
-    }
-    buf.resize(got);
+    const std::string buf = read_at(f->fd, from, static_cast<size_t>(size - from));
     size_t nl = buf.rfind('\n');
     if (nl == std::string::npos) {
-      if (from == 0) {
-        ::close(fd);
-        return std::string();
-      }
+      if (from == 0) return std::string();
       continue;
     }
     size_t p = nl == 0 ? std::string::npos : buf.rfind('\n', nl - 1);
     if (p == std::string::npos && from != 0) continue;
-    ::close(fd);
     size_t b = p == std::string::npos ? 0 : p + 1;
     return buf.substr(b, nl - b);
   }

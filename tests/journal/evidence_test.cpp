@@ -16,6 +16,7 @@
 #include "journal/heads.h"
 #include "journal/journal.h"
 #include "journal/merkle.h"
+#include "test_files.h"
 
 namespace aaj::journal {
 namespace {
@@ -23,54 +24,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "aaj-evidence-test-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void write_file(const fs::path& p, const std::string& s) {
-  std::ofstream(p, std::ios::binary | std::ios::trunc) << s;
-}
-std::vector<std::string> read_lines(const fs::path& p) {
-  std::vector<std::string> lines;
-  std::istringstream in(read_file(p));
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
-}
-void write_lines(const fs::path& p, const std::vector<std::string>& lines) {
-  std::string s;
-  for (const auto& l : lines) s += l + "\n";
-  write_file(p, s);
-}
-
-std::string sha256_hex(std::string_view s) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(s.data(), s.size(), d, &n, EVP_sha256(), nullptr);
-  static const char* k = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) {
-    out += k[d[i] >> 4];
-    out += k[d[i] & 15];
-  }
-  return out;
-}
+using test::read_file;
+using test::read_lines;
+using test::sha256_hex;
+using test::TempDir;
+using test::write_file;
+using test::write_lines;
 
 // A stand-in signature: SHA-256 of a secret and the bytes.
 std::string fake_sign(std::string_view bytes, const std::string& key = "system-key") {

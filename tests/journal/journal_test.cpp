@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "journal/codec.h"
+#include "test_files.h"
 
 namespace aaj::journal {
 namespace {
@@ -27,47 +28,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "aaj-journal-test-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path log() const { return path_ / kFileName; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_file(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << s;
-}
-
-// Lines without their '\n'; the file must end with '\n'.
-std::vector<std::string> read_lines(const fs::path& p) {
-  std::vector<std::string> lines;
-  std::istringstream in(read_file(p));
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
-}
-
-void write_lines(const fs::path& p, const std::vector<std::string>& lines) {
-  std::string s;
-  for (const auto& l : lines) s += l + "\n";
-  write_file(p, s);
-}
+using test::read_file;
+using test::read_lines;
+using test::sha256_hex;
+using test::TempDir;
+using test::write_file;
+using test::write_lines;
 
 std::unique_ptr<Journal> open_ok(const fs::path& dir, Options o = {}) {
   auto j = Journal::open(dir, std::move(o));
@@ -92,15 +58,6 @@ void make_chain(const fs::path& dir, int n) {
     ASSERT_TRUE(r.ok()) << r.error().detail;
     ASSERT_EQ(r->seq, static_cast<uint64_t>(i));
   }
-}
-
-std::string sha256_hex(const std::string& s) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(s.data(), s.size(), d, &n, EVP_sha256(), nullptr);
-  char hex[65];
-  for (int i = 0; i < 32; ++i) std::snprintf(hex + 2 * i, 3, "%02x", d[i]);
-  return std::string(hex, 64);
 }
 
 TEST(Journal, ChainOfAppendsVerifiesAndFollowsTheFormat) {
