@@ -8,7 +8,7 @@ nlohmann::json seal_leaf(uint64_t seq, std::string_view record_hash, std::string
   nlohmann::json leaf = {{"log_seq", seq}, {"record_hash", std::string(record_hash)}};
   auto members = json_scan::object_members(body_json);
   if (!members) return leaf;
-  for (const char* name : {"request_id", "answer_sha256", "cms_sha256"}) {
+  for (const char* name : kSealLeafFields) {
     const json_scan::Member* m = json_scan::find(*members, name);
     if (!m || m->value.empty() || m->value.front() != '"') continue;
     if (auto v = json_scan::string_value(m->value)) leaf[name] = std::move(*v);

@@ -12,6 +12,9 @@
 
 namespace aaj::journal::heads {
 
+// The body fields a seal leaf names when they are strings.
+inline constexpr const char* kSealLeafFields[] = {"request_id", "answer_sha256", "cms_sha256"};
+
 // The seal leaf object of a record (§4): log_seq, record_hash, and the body's request_id,
 // answer_sha256 and cms_sha256 when they are strings in `body_json` (the record body's
 // canonical text).

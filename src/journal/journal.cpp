@@ -138,6 +138,117 @@ Result<Head> find_head(int fd, uint64_t size, const Head& base) {
   return h;
 }
 
+// The seal of a segment (docs/journal-format.md §5), before signing.
+json segment_seal(uint64_t first, uint64_t last, const std::string& first_prev,
+                  const std::string& last_hash, const merkle::Hash& segment_root,
+                  const merkle::Hash& root, time::Instant at, const std::string& log_id,
+                  const std::string& segment) {
+  return {{"first_seq", first},
+          {"last_seq", last},
+          {"first_prev", first_prev},
+          {"last_hash", last_hash},
+          {"records", last - first + 1},
+          {"segment_root", merkle::to_hex(segment_root)},
+          {"size", last},
+          {"root", merkle::to_hex(root)},
+          {"sealed_at", time::format_utc(at)},
+          {"sealed_at_astana", time::format_astana(at)},
+          {"log", log_id},
+          {"segment", segment}};
+}
+
+// {"seal","signature"}: the seal signed with the system key.
+Result<json> sign_seal(json seal, const Options& opt) {
+  auto signature = opt.sign(heads::canonical(seal));
+  if (!signature) return signature.error();
+  return json{{"seal", std::move(seal)}, {"signature", *signature}};
+}
+
+// Writes segments/NNNNNN.seal.json durably (temp file, fsync, rename, fsync of the directory).
+Status write_seal_file(const fs::path& seal_path, const json& signed_seal) {
+  const fs::path tmp = seal_path.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return sys_error("journal_unavailable", "cannot write " + tmp.string());
+  Status s = codec::write_all(fd, heads::canonical(signed_seal) + "\n");
+  if (s) s = datasync(fd);
+  ::close(fd);
+  if (!s) return s;
+  if (::rename(tmp.c_str(), seal_path.c_str()) != 0)
+    return sys_error("journal_unavailable", "cannot rename " + tmp.string());
+  return sync_dir(seal_path.parent_path());
+}
+
+// One batch's seal leaves and their tree, and then each record's seal under the batch's signed
+// head (docs/journal-format.md §3-§4). Seals are built by concatenating canonical parts:
+// canonical JSON of an object is its sorted members' canonical texts, so this equals dumping
+// the whole object, without re-serializing the head once per record.
+class BatchSeals {
+ public:
+  Status add(std::string leaf_canonical) {
+    Status s = tree_.append_record(merkle::leaf_hash(leaf_canonical));
+    leaves_.push_back(std::move(leaf_canonical));
+    return s;
+  }
+  size_t size() const { return leaves_.size(); }
+  Result<merkle::Hash> root() { return merkle::tree_hash(static_cast<int64_t>(size()), tree_); }
+
+  // Signs the head (canonical text) and appends {"head","signature"} to heads.log. Returns that
+  // line; seal() may be called afterwards.
+  Result<std::string> sign_head(const fs::path& dir, const Options& opt, std::string head) {
+    auto signature = opt.sign(head);
+    if (!signature) return signature.error();
+    head_ = std::move(head);
+    signature_json_ = json(*signature).dump();
+    std::string line = "{\"head\":" + head_ + ",\"signature\":" + signature_json_ + "}";
+    if (Status s = files::append_line(dir / files::kHeadsFile, line); !s) return s.error();
+    return line;
+  }
+
+  // The seal of the i-th record of the batch, after sign_head().
+  Result<std::string> seal(size_t i) {
+    auto proof = merkle::prove_record(static_cast<int64_t>(size()), static_cast<int64_t>(i), tree_);
+    if (!proof) return proof.error();
+    std::string seal;
+    seal.reserve(head_.size() + leaves_[i].size() + proof->size() * 67 + signature_json_.size() +
+                 48);
+    seal.append("{\"head\":").append(head_).append(",\"leaf\":").append(leaves_[i]);
+    seal.append(",\"proof\":[");
+    for (size_t k = 0; k < proof->size(); ++k) {
+      if (k) seal.push_back(',');
+      seal.push_back('"');
+      seal.append(merkle::to_hex((*proof)[k]));
+      seal.push_back('"');
+    }
+    seal.append("],\"signature\":").append(signature_json_).push_back('}');
+    return seal;
+  }
+
+ private:
+  std::vector<std::string> leaves_;
+  merkle::MemoryHashStore tree_;
+  std::string head_, signature_json_;
+};
+
+// The size and root of heads.log's last signed head; nullopt when there is none yet. A last line
+// that is not a signed head fails closed: without it neither the check of the log against what
+// the system signed nor the recovery of lost heads can be trusted.
+struct HeadRef {
+  uint64_t size = 0;
+  std::string root;
+};
+Result<std::optional<HeadRef>> newest_head_ref(const std::string& line) {
+  if (line.empty()) return std::optional<HeadRef>();
+  const json j = json::parse(line, nullptr, false);
+  const json* head = j.is_object() && j.contains("head") && j["head"].is_object() &&
+                             j.contains("signature") && j["signature"].is_string()
+                         ? &j["head"]
+                         : nullptr;
+  if (!head || !head->contains("size") || !(*head)["size"].is_number_unsigned() ||
+      !head->contains("root") || !(*head)["root"].is_string())
+    return Error{"journal_corrupt", "the last line of heads.log is not a signed head"};
+  return std::optional<HeadRef>(HeadRef{(*head)["size"].get<uint64_t>(), (*head)["root"]});
+}
+
 }  // namespace
 
 // What open() learned about the log's files, handed to the Impl.
@@ -269,6 +380,7 @@ class Journal::Impl {
   };
   struct Pending {
     std::string type_json, body_json;
+    json leaf;  // with Options::sign: the body's fields a seal's leaf names (heads::seal_leaf)
     Waiter* waiter = nullptr;
     std::function<void(Result<Receipt>)> done;
   };
@@ -278,11 +390,19 @@ class Journal::Impl {
 
   // Validation and serialization of the body run on the caller's thread, in parallel; only
   // sequencing and hashing are left for the serial flusher.
-  static Status prepare(std::string_view type, const json& body, Pending& p) {
+  Status prepare(std::string_view type, const json& body, Pending& p) const {
     if (type.empty()) return Error{"invalid_record", "empty type"};
     if (!json_scan::append_string(p.type_json, type))
       return Error{"invalid_record", "type is not valid UTF-8"};
-    return codec::dump_body(body, p.body_json);
+    if (Status s = codec::dump_body(body, p.body_json); !s) return s;
+    // The leaf's fields come from the body object here, on the caller's thread, rather than
+    // from scanning the serialized body again on the flusher (same fields as heads::seal_leaf).
+    if (opt_.sign) {
+      p.leaf = json::object();
+      for (const char* name : heads::kSealLeafFields)
+        if (auto it = body.find(name); it != body.end() && it->is_string()) p.leaf[name] = *it;
+    }
+    return {};
   }
 
   // Queues p unless the journal has failed. On refusal p is left untouched.
@@ -452,43 +572,28 @@ class Journal::Impl {
   // (docs/journal-format.md §3-§4).
   Status sign_batch(Pending* items, size_t n, uint64_t first, time::Instant at,
                     std::vector<std::string>& seals) {
-    merkle::MemoryHashStore batch;
-    // The seals are built by concatenating canonical parts: canonical JSON of an object is its
-    // sorted members' canonical texts, so this equals dumping the whole object, without
-    // re-serializing the head and the leaf once per record on the flusher thread.
-    std::vector<std::string> leaves(n);
+    BatchSeals batch;
     for (size_t i = 0; i < n; ++i) {
-      leaves[i] = heads::canonical(heads::seal_leaf(first + i, hashes_[i], items[i].body_json));
-      if (Status s = batch.append_record(merkle::leaf_hash(leaves[i])); !s) return s;
+      json& leaf = items[i].leaf;
+      leaf["log_seq"] = first + i;
+      leaf["record_hash"] = hashes_[i];
+      if (Status s = batch.add(heads::canonical(leaf)); !s) return s;
     }
-    auto batch_root = merkle::tree_hash(static_cast<int64_t>(n), batch);
+    auto batch_root = batch.root();
     if (!batch_root) return batch_root.error();
-    const std::string head = heads::canonical(heads::make_head(
-        opt_.log_id, head_seq_, tree_->root(), first, first + n - 1, *batch_root, at));
-    auto signature = opt_.sign(head);
-    if (!signature) return signature.error();
-    const std::string signature_json = nlohmann::json(*signature).dump();
-    std::string line = "{\"head\":" + head + ",\"signature\":" + signature_json + "}";
-    if (Status s = files::append_line(dir_ / files::kHeadsFile, line); !s) return s;
+    auto line =
+        batch.sign_head(dir_, opt_,
+                        heads::canonical(heads::make_head(opt_.log_id, head_seq_, tree_->root(),
+                                                          first, first + n - 1, *batch_root, at)));
+    if (!line) return line.error();
     {
       std::lock_guard lk(head_mu_);
-      latest_head_ = line;
+      latest_head_ = std::move(*line);
     }
     for (size_t i = 0; i < n; ++i) {
-      auto proof = merkle::prove_record(static_cast<int64_t>(n), static_cast<int64_t>(i), batch);
-      if (!proof) return proof.error();
-      std::string& seal = seals[i];
-      seal.reserve(head.size() + leaves[i].size() + proof->size() * 67 + signature_json.size() +
-                   48);
-      seal.append("{\"head\":").append(head).append(",\"leaf\":").append(leaves[i]);
-      seal.append(",\"proof\":[");
-      for (size_t k = 0; k < proof->size(); ++k) {
-        if (k) seal.push_back(',');
-        seal.push_back('"');
-        seal.append(merkle::to_hex((*proof)[k]));
-        seal.push_back('"');
-      }
-      seal.append("],\"signature\":").append(signature_json).push_back('}');
+      auto seal = batch.seal(i);
+      if (!seal) return seal.error();
+      seals[i] = std::move(*seal);
     }
     return {};
   }
@@ -518,20 +623,10 @@ class Journal::Impl {
     }
     const std::string name = files::segment_name(number);
     const time::Instant at = opt_.clock ? opt_.clock() : time::now();
-    json seal = {{"first_seq", active_first_seq_},
-                 {"last_seq", head_seq_},
-                 {"first_prev", active_first_prev_},
-                 {"last_hash", head_hash_},
-                 {"records", head_seq_ - active_first_seq_ + 1},
-                 {"segment_root", merkle::to_hex(segment_.root())},
-                 {"size", head_seq_},
-                 {"root", merkle::to_hex(tree_->root())},
-                 {"sealed_at", time::format_utc(at)},
-                 {"sealed_at_astana", time::format_astana(at)},
-                 {"log", opt_.log_id},
-                 {"segment", name}};
-    auto signature = opt_.sign(heads::canonical(seal));
-    if (!signature) return signature.error();
+    auto seal = sign_seal(segment_seal(active_first_seq_, head_seq_, active_first_prev_, head_hash_,
+                                       segment_.root(), tree_->root(), at, opt_.log_id, name),
+                          opt_);
+    if (!seal) return seal.error();
     // Renamed first: a crash before the seal is written leaves a sealed segment without its
     // seal file, which open() signs again.
     const fs::path target = seg_dir / name;
@@ -547,7 +642,7 @@ class Journal::Impl {
       ::close(nfd);
       return s;
     }
-    Status written = write_seal_file(target, {{"seal", seal}, {"signature", *signature}});
+    Status written = write_seal_file(seg_dir / (name.substr(0, 6) + ".seal.json"), *seal);
     // Writers waiting for the old file's lock find it renamed and follow (follow_seal()).
     unlock.fd = -1;
     (void)flock_retry(fd_, LOCK_UN);
@@ -559,22 +654,6 @@ class Journal::Impl {
     active_first_prev_ = head_hash_;
     segment_ = merkle::Frontier();
     return written;
-  }
-
-  // Writes segments/NNNNNN.seal.json durably (temp file, fsync, rename, fsync directory).
-  static Status write_seal_file(const fs::path& segment_log, const json& content) {
-    const std::string stem = segment_log.filename().string().substr(0, 6);
-    const fs::path final_path = segment_log.parent_path() / (stem + ".seal.json");
-    const fs::path tmp = segment_log.parent_path() / (stem + ".seal.json.tmp");
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return sys_error("journal_unavailable", "cannot write " + tmp.string());
-    Status s = codec::write_all(fd, heads::canonical(content) + "\n");
-    if (s) s = datasync(fd);
-    ::close(fd);
-    if (!s) return s;
-    if (::rename(tmp.c_str(), final_path.c_str()) != 0)
-      return sys_error("journal_unavailable", "cannot rename " + tmp.string());
-    return sync_dir(segment_log.parent_path());
   }
 
   // Called with the flock held: when the owner sealed the file we hold (renamed it into
@@ -728,7 +807,7 @@ Result<Head> sealed_base(const fs::path& dir, int* last_number) {
 
 // Brings the tree file up to the log's records and checks it against the newest signed head.
 Status reconcile_tree(const fs::path& dir, TreeFile& tree, uint64_t records,
-                      const std::string& latest_head) {
+                      const std::optional<HeadRef>& newest) {
   if (static_cast<uint64_t>(tree.records()) > records) {
     if (Status s = tree.truncate_to(static_cast<int64_t>(records)); !s) return s;
   }
@@ -767,25 +846,19 @@ Status reconcile_tree(const fs::path& dir, TreeFile& tree, uint64_t records,
       if (Status s = rebuild(); !s) return s;
     }
   }
-  json signed_head = latest_head.empty() ? json() : json::parse(latest_head, nullptr, false);
-  const json* head =
-      signed_head.is_object() && signed_head.contains("head") && signed_head["head"].is_object()
-          ? &signed_head["head"]
-          : nullptr;
-  if (head && (*head)["size"].is_number_unsigned() && (*head)["root"].is_string()) {
-    const auto size = (*head)["size"].get<uint64_t>();
-    const std::string signed_root = (*head)["root"].get<std::string>();
+  if (newest) {
+    const uint64_t size = newest->size;
     if (size > records)
       return Error{"journal_corrupt", "the newest signed head covers " + std::to_string(size) +
                                           " records; the log holds " + std::to_string(records)};
     auto root = merkle::tree_hash(static_cast<int64_t>(size), tree);
     if (!root) return root.error();
-    if (merkle::to_hex(*root) != signed_root && !rebuilt) {
+    if (merkle::to_hex(*root) != newest->root && !rebuilt) {
       if (Status s = rebuild(); !s) return s;
       root = merkle::tree_hash(static_cast<int64_t>(size), tree);
       if (!root) return root.error();
     }
-    if (merkle::to_hex(*root) != signed_root)
+    if (merkle::to_hex(*root) != newest->root)
       return Error{"journal_corrupt", "the log's first " + std::to_string(size) +
                                           " records do not match the signed head of that " +
                                           "size: the log was changed after it was signed"};
@@ -800,46 +873,34 @@ Status reconcile_tree(const fs::path& dir, TreeFile& tree, uint64_t records,
 // batch is exactly those records, so that each of them has a seal again (evidence packages).
 // Returns the new signed head's line, or "" when every record is covered.
 Result<std::string> sign_uncovered(const fs::path& dir, TreeFile& tree, uint64_t records,
-                                   const std::string& latest_head, const Options& opt) {
-  uint64_t signed_size = 0;
-  if (!latest_head.empty()) {
-    json j = json::parse(latest_head, nullptr, false);
-    if (j.is_object() && j.contains("head") && j["head"].is_object() &&
-        j["head"]["size"].is_number_unsigned())
-      signed_size = j["head"]["size"].get<uint64_t>();
-  }
+                                   uint64_t signed_size, const Options& opt) {
   if (records <= signed_size) return std::string();
-  merkle::MemoryHashStore batch;
+  BatchSeals batch;
   Status err;
   Status walk = files::for_each_line(dir, signed_size + 1, [&](uint64_t seq, std::string_view l) {
     if (seq > records) return false;
     json r = json::parse(l, nullptr, false);
-    if (!r.is_object() || !r.contains("body") || !r["hash"].is_string()) {
+    if (!r.is_object() || !r.contains("body") || !r.contains("hash") || !r["hash"].is_string()) {
       err = Error{"journal_corrupt", "record " + std::to_string(seq) + " is not a record"};
       return false;
     }
-    err = batch.append_record(merkle::leaf_hash(
-        heads::canonical(heads::seal_leaf(seq, r["hash"].get<std::string>(), r["body"].dump()))));
+    err = batch.add(
+        heads::canonical(heads::seal_leaf(seq, r["hash"].get<std::string>(), r["body"].dump())));
     return err.ok();
   });
   if (!walk) return walk.error();
   if (!err) return err.error();
-  const uint64_t n = records - signed_size;
-  if (static_cast<uint64_t>(batch.records()) != n)
+  if (batch.size() != records - signed_size)
     return Error{"journal_unavailable", "records " + std::to_string(signed_size + 1) + "-" +
                                             std::to_string(records) + " could not all be read"};
-  auto batch_root = merkle::tree_hash(static_cast<int64_t>(n), batch);
+  auto batch_root = batch.root();
   if (!batch_root) return batch_root.error();
   auto root = merkle::tree_hash(static_cast<int64_t>(records), tree);
   if (!root) return root.error();
-  const std::string head =
+  return batch.sign_head(
+      dir, opt,
       heads::canonical(heads::make_head(opt.log_id, records, *root, signed_size + 1, records,
-                                        *batch_root, opt.clock ? opt.clock() : time::now()));
-  auto signature = opt.sign(head);
-  if (!signature) return signature.error();
-  std::string line = "{\"head\":" + head + ",\"signature\":" + json(*signature).dump() + "}";
-  if (Status s = files::append_line(dir / files::kHeadsFile, line); !s) return s.error();
-  return line;
+                                        *batch_root, opt.clock ? opt.clock() : time::now())));
 }
 
 // Re-signs the seal of a sealed segment that lacks one (a crash between renaming it and
@@ -856,7 +917,10 @@ Status reseal_if_missing(const fs::path& dir, TreeFile& tree, const Options& opt
   int fd = ::open(last.log.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return sys_error("journal_unavailable", "cannot open " + last.log.string());
   struct stat st;
-  ::fstat(fd, &st);
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return sys_error("journal_unavailable", "fstat " + last.log.string());
+  }
   codec::LineReader r(fd, 0, static_cast<uint64_t>(st.st_size));
   std::string_view line;
   codec::Sha256 sha;
@@ -878,34 +942,12 @@ Status reseal_if_missing(const fs::path& dir, TreeFile& tree, const Options& opt
   if (first == 0) return {};
   auto root = merkle::tree_hash(static_cast<int64_t>(last_seq), tree);
   if (!root) return root.error();
-  const time::Instant at = opt.clock ? opt.clock() : time::now();
-  json seal = {{"first_seq", first},
-               {"last_seq", last_seq},
-               {"first_prev", first_prev},
-               {"last_hash", last_hash},
-               {"records", last_seq - first + 1},
-               {"segment_root", merkle::to_hex(segment.root())},
-               {"size", last_seq},
-               {"root", merkle::to_hex(*root)},
-               {"sealed_at", time::format_utc(at)},
-               {"sealed_at_astana", time::format_astana(at)},
-               {"log", opt.log_id},
-               {"segment", last.log.filename().string()}};
-  auto signature = opt.sign(heads::canonical(seal));
-  if (!signature) return signature.error();
-  const fs::path tmp = last.seal.string() + ".tmp";
-  {
-    int wfd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (wfd < 0) return sys_error("journal_unavailable", "cannot write " + tmp.string());
-    Status s = codec::write_all(
-        wfd, heads::canonical(json{{"seal", seal}, {"signature", *signature}}) + "\n");
-    if (s) s = datasync(wfd);
-    ::close(wfd);
-    if (!s) return s;
-  }
-  if (::rename(tmp.c_str(), last.seal.c_str()) != 0)
-    return sys_error("journal_unavailable", "cannot rename " + tmp.string());
-  return sync_dir(last.seal.parent_path());
+  auto seal = sign_seal(
+      segment_seal(first, last_seq, first_prev, last_hash, segment.root(), *root,
+                   opt.clock ? opt.clock() : time::now(), opt.log_id, last.log.filename().string()),
+      opt);
+  if (!seal) return seal.error();
+  return write_seal_file(last.seal, *seal);
 }
 
 }  // namespace
@@ -975,13 +1017,15 @@ Result<std::unique_ptr<Journal>> Journal::open(const fs::path& dir, Options opt)
     auto last = files::last_line(dir / files::kHeadsFile);
     if (!last) return fail(last.error(), fd);
     st.latest_head = *last;
+    auto newest = newest_head_ref(st.latest_head);
+    if (!newest) return fail(newest.error(), fd);
     auto tree = TreeFile::open(dir, true);
     if (!tree) return fail(tree.error(), fd);
-    if (Status s = reconcile_tree(dir, **tree, st.head.seq, st.latest_head); !s)
+    if (Status s = reconcile_tree(dir, **tree, st.head.seq, *newest); !s)
       return fail(s.error(), fd);
     if (Status s = reseal_if_missing(dir, **tree, opt); !s) return fail(s.error(), fd);
     if (opt.sign) {
-      auto recovery = sign_uncovered(dir, **tree, st.head.seq, st.latest_head, opt);
+      auto recovery = sign_uncovered(dir, **tree, st.head.seq, *newest ? (*newest)->size : 0, opt);
       if (!recovery) return fail(recovery.error(), fd);
       if (!recovery->empty()) st.latest_head = std::move(*recovery);
     }

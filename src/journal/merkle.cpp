@@ -160,15 +160,19 @@ std::optional<Hash> from_hex(std::string_view hex) {
 }
 
 Hash leaf_hash(std::string_view entry) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  // One context per thread, reused: a leaf is hashed for every record appended and verified.
+  struct Ctx {
+    EVP_MD_CTX* p = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(p); }
+  };
+  static thread_local Ctx ctx;
   static constexpr uint8_t kLeafPrefix = 0x00;
   Hash out;
   unsigned int len = 0;
-  bool ok = ctx && EVP_DigestInit_ex(ctx, codec::sha256_md(), nullptr) == 1 &&
-            EVP_DigestUpdate(ctx, &kLeafPrefix, 1) == 1 &&
-            EVP_DigestUpdate(ctx, entry.data(), entry.size()) == 1 &&
-            EVP_DigestFinal_ex(ctx, out.data(), &len) == 1 && len == out.size();
-  EVP_MD_CTX_free(ctx);
+  bool ok = ctx.p && EVP_DigestInit_ex(ctx.p, codec::sha256_md(), nullptr) == 1 &&
+            EVP_DigestUpdate(ctx.p, &kLeafPrefix, 1) == 1 &&
+            EVP_DigestUpdate(ctx.p, entry.data(), entry.size()) == 1 &&
+            EVP_DigestFinal_ex(ctx.p, out.data(), &len) == 1 && len == out.size();
   if (!ok) std::abort();  // only on allocation failure inside libcrypto
   return out;
 }
@@ -361,13 +365,15 @@ Result<Frontier> Frontier::load(int64_t n, HashReader& reader) {
   return f;
 }
 
-Status Frontier::append(const Hash& leaf) {
+Status Frontier::append(const Hash& leaf, std::vector<Hash>* completed) {
   if (size_ >= kMaxRecords) return bad_argument("the tree already has kMaxRecords records");
   // Each trailing 1 bit of the old size is a subtree the new leaf completes.
   Hash h = leaf;
+  if (completed) completed->push_back(h);
   for (int64_t s = size_; s & 1; s >>= 1) {
     h = node_hash(subtrees_.back(), h);
     subtrees_.pop_back();
+    if (completed) completed->push_back(h);
   }
   subtrees_.push_back(h);
   ++size_;

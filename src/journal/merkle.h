@@ -164,8 +164,10 @@ class Frontier {
   static Result<Frontier> load(int64_t n, HashReader& reader);
 
   // Adds the next record, given its leaf_hash: amortized O(1) hashing. Returns "bad_argument"
-  // (and changes nothing) when size() is already kMaxRecords.
-  Status append(const Hash& leaf);
+  // (and changes nothing) when size() is already kMaxRecords. When `completed` is given, appends
+  // to it the leaf and then each subtree hash the leaf completes, smallest first: the hashes a
+  // tree file stores for this record (stored_hash_index order).
+  Status append(const Hash& leaf, std::vector<Hash>* completed = nullptr);
 
   // Records appended (or loaded).
   int64_t size() const { return size_; }

@@ -79,20 +79,8 @@ merkle::Hash TreeFile::root() const {
 Status TreeFile::append(const merkle::Hash& leaf) {
   if (!writable_) return Error{"journal_unavailable", "the Merkle tree file is read-only"};
   std::lock_guard<std::mutex> l(mu_);
-  // Record n completes one subtree per trailing 1-bit of n: merge with the smallest subtrees of
-  // the right edge, smallest first (merkle.h's storage order).
-  const auto& subtrees = edge_.subtrees();
-  merkle::Hash h = leaf;
-  pending_.push_back(h);
-  size_t level = 0;
-  for (int64_t n = records_; n & 1; n >>= 1, ++level) {
-    h = merkle::node_hash(subtrees[subtrees.size() - 1 - level], h);
-    pending_.push_back(h);
-  }
-  if (Status s = edge_.append(leaf); !s) {
-    pending_.resize(pending_.size() - level - 1);
-    return s;
-  }
+  // The leaf and the subtrees it completes, as the frontier computes them (one hash each).
+  if (Status s = edge_.append(leaf, &pending_); !s) return s;
   ++records_;
   return {};
 }

@@ -124,6 +124,8 @@ TEST(Evidence, EveryReceiptCarriesAVerifiableSealOfItsRecord) {
     EXPECT_EQ(leaf["request_id"], rec["body"]["request_id"]);
     EXPECT_EQ(leaf["answer_sha256"], rec["body"]["answer_sha256"]);
     EXPECT_EQ(leaf["cms_sha256"], rec["body"]["cms_sha256"]);
+    // The live leaf is the one a verifier rebuilds from the stored record.
+    EXPECT_EQ(leaf, heads::seal_leaf(r.seq, r.hash_hex, rec["body"].dump()));
     // The leaf is in the batch, and the batch head is signed.
     const uint64_t first = head["batch"]["first_seq"], last = head["batch"]["last_seq"];
     ASSERT_LE(first, r.seq);
@@ -372,6 +374,26 @@ TEST(Evidence, HeadsUseAstanaTimeAcrossThe2024Change) {
   EXPECT_EQ(json::parse(after->seal)["head"]["at_astana"], "2024-02-29T23:30:00.000+05:00");
   EXPECT_EQ(before->at_astana, "2024-02-29T23:30:00.000+06:00");
   EXPECT_EQ(after->at_astana, "2024-02-29T23:30:00.000+05:00");
+}
+
+// A whole last line of heads.log that is not a signed head is damage, not a torn tail: the owner
+// refuses to open rather than skip the check against the newest signed head.
+TEST(Evidence, AJunkLastHeadRefusesToOpen) {
+  TempDir dir;
+  {
+    auto j = open_ok(dir.path(), evidence_options());
+    ASSERT_TRUE(j);
+    for (int i = 1; i <= 3; ++i) ASSERT_TRUE(j->append("data_request", body(i)).ok());
+  }
+  const fs::path heads_file = dir.path() / "heads.log";
+  const std::string before = read_file(heads_file);
+  write_file(heads_file, before + "{\"not\":\"a head\"}\n");
+  auto j = Journal::open(dir.path(), evidence_options());
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.error().code, "journal_corrupt");
+  EXPECT_NE(j.error().detail.find("heads.log"), std::string::npos) << j.error().detail;
+  // Nothing was cut or appended.
+  EXPECT_EQ(read_file(heads_file), before + "{\"not\":\"a head\"}\n");
 }
 
 TEST(Evidence, AFailedSignatureReleasesNothing) {
