@@ -74,16 +74,20 @@ class Measure {
 };
 
 // Splits text into pieces no wider than `width`, breaking after spaces where possible.
-std::vector<std::string> wrap(Measure& m, const std::string& text, float size, float width) {
+// Lines of at most `width` points; the lines after the first at most `rest_width` (continuation
+// lines are drawn further right).
+std::vector<std::string> wrap(Measure& m, const std::string& text, float size, float width,
+                              float rest_width) {
   std::vector<std::string> out;
   size_t start = 0;
   while (start < text.size()) {
+    const float limit = out.empty() ? width : rest_width;
     float w = 0;
     size_t i = start, last_space = std::string::npos;
     while (i < text.size()) {
       size_t n = std::min(utf8_len(static_cast<unsigned char>(text[i])), text.size() - i);
       float gw = m.width(std::string_view(text).substr(i, n), size);
-      if (w + gw > width && i > start) break;
+      if (w + gw > limit && i > start) break;
       w += gw;
       if (text[i] == ' ') last_space = i;
       i += n;
@@ -177,10 +181,10 @@ Result<std::string> render(const Document& doc, const Options& options) {
   Measure m(font);
   const float size = options.font_size, leading = size * 1.45f;
   const float text_width = kPageWidth - 2 * kMargin;
-  std::vector<std::string> header = wrap(m, doc.header, kSmall, text_width);
+  std::vector<std::string> header = wrap(m, doc.header, kSmall, text_width, text_width);
   const float body_top = kPageHeight - kMargin - static_cast<float>(header.size()) * kSmall * 1.4f;
   // The footer has room for its text plus " · N / M".
-  std::vector<std::string> footer = wrap(m, doc.footer, kSmall, text_width - 60);
+  std::vector<std::string> footer = wrap(m, doc.footer, kSmall, text_width - 60, text_width - 60);
   const float body_bottom = kMargin + static_cast<float>(footer.size()) * kSmall * 1.4f + 6;
 
   // First pass: the body's lines placed on pages.
@@ -195,7 +199,7 @@ Result<std::string> render(const Document& doc, const Options& options) {
       width = 100;
     }
     bool first = true;
-    for (auto& piece : wrap(m, line.text, line_size, first ? width : width - kIndent / 2)) {
+    for (auto& piece : wrap(m, line.text, line_size, width, width - kIndent / 2)) {
       if (y < body_bottom) {
         pages.emplace_back();
         y = body_top - leading;

@@ -2,9 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-
 #include "core/time.h"
+#include "journal/segments.h"
 #include "pki/trust.h"
 #include "witness/witness.h"
 
@@ -147,12 +146,13 @@ void WitnessLink::answered(const json& signed_head, int64_t size, Result<witness
   json line = {
       {"head", signed_head["head"]}, {"witness", r->witness}, {"cosignature", r->cosignature_b64}};
   const std::string text = line.dump();
-  const auto path = dir_ / "cosignatures.log";
+  const auto path = dir_ / journal::files::kCosignaturesFile;
   auto self = shared_from_this();
   rt_->post_blocking([self, path, text, size, done] {
-    {
-      std::ofstream out(path, std::ios::app | std::ios::binary);
-      out << text << "\n";
+    // A co-signature not kept is not counted: the next offer starts from the last one kept.
+    if (Status s = journal::files::append_line(path, text); !s) {
+      self->set_state("unavailable", &s.error());
+      return done();
     }
     {
       std::lock_guard<std::mutex> l(self->mu_);

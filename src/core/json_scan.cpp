@@ -1,6 +1,8 @@
 #include "core/json_scan.h"
 
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <unordered_set>
@@ -270,6 +272,8 @@ class Scanner {
 
   Status number() {
     auto digit = [&] { return p_ < t_.size() && t_[p_] >= '0' && t_[p_] <= '9'; };
+    const size_t start = p_;
+    bool exact_integer = true;  // within 64 bits for certain: no fraction, no exponent, 18 digits
     if (t_[p_] == '-') ++p_;
     if (!digit()) return fail("bad number");
     if (t_[p_] == '0') {
@@ -277,16 +281,28 @@ class Scanner {
     } else {
       while (digit()) ++p_;
     }
+    if (p_ - start > 18) exact_integer = false;
     if (p_ < t_.size() && t_[p_] == '.') {
+      exact_integer = false;
       ++p_;
       if (!digit()) return fail("bad number");
       while (digit()) ++p_;
     }
     if (p_ < t_.size() && (t_[p_] == 'e' || t_[p_] == 'E')) {
+      exact_integer = false;
       ++p_;
       if (p_ < t_.size() && (t_[p_] == '+' || t_[p_] == '-')) ++p_;
       if (!digit()) return fail("bad number");
       while (digit()) ++p_;
+    }
+    // nlohmann reads what is not a 64-bit integer as a double and refuses what overflows one
+    // (1e400, a 400-digit integer): so does this, or text passing here would not parse there.
+    if (!exact_integer) {
+      const std::string text(t_.substr(start, p_ - start));
+      if (!std::isfinite(std::strtod(text.c_str(), nullptr))) {
+        p_ = start;
+        return fail("number out of range");
+      }
     }
     return {};
   }

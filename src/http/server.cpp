@@ -53,6 +53,9 @@ struct Responder::Slot {
   Response response;
   asio::steady_timer* wake = nullptr;
   asio::any_io_executor executor;
+  // The server's error body (ServerOptions::error_body), for the answer of a dropped Responder:
+  // shared, since a Responder may outlive the server.
+  std::shared_ptr<const std::function<std::string(const std::string&)>> error_body;
 
   static void answer(const std::shared_ptr<Slot>& s, Response r) {
     std::lock_guard<std::mutex> l(s->mu);
@@ -85,7 +88,8 @@ struct Responder::Guard {
       spdlog::error("{}", "{\"event\":\"responder_dropped\"}");
       Response r;
       r.status = 500;
-      r.body = default_error_body("internal_error");
+      r.body = slot->error_body ? (*slot->error_body)("internal_error")
+                                : default_error_body("internal_error");
       Slot::answer(slot, std::move(r));
     }
   }
@@ -113,6 +117,8 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
         pool_(rt.workers()),
         acceptor_(rt.io(0)) {
     if (!opts_.error_body) opts_.error_body = default_error_body;
+    error_body_ =
+        std::make_shared<const std::function<std::string(const std::string&)>>(opts_.error_body);
   }
 
   Status init() {
@@ -346,6 +352,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
                                 asio::steady_timer::time_point::max());
         slot->wake = &wake;
         slot->executor = co_await asio::this_coro::executor;
+        slot->error_body = error_body_;
         struct Leave {  // runs also when the runtime destroys this coroutine while it waits
           Responder::Slot& s;
           ~Leave() {
@@ -450,6 +457,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   }
 
   ServerOptions opts_;
+  std::shared_ptr<const std::function<std::string(const std::string&)>> error_body_;
   Handler handler_;
   AsyncHandler async_;
   asio::ssl::context ssl_;

@@ -80,6 +80,7 @@ void SourceGuard::wake_locked(std::vector<std::pair<Admitted, Result<Pass>>>& ca
     } else {
       break;
     }
+    w.timeout.cancel();
     waiters_.pop_front();
   }
 }
@@ -100,32 +101,33 @@ void SourceGuard::enter(const std::string& resource, Admitted then) {
     } else {
       // Queued: a free slot or the circuit opening wakes it (leave()); the timer gives up.
       uint64_t id = ++next_waiter_;
-      waiters_.push_back(Waiter{id, resource, std::move(then)});
       std::weak_ptr<SourceGuard> weak = weak_from_this();
-      rt_->after(std::chrono::milliseconds(cfg_.queue_timeout_ms), [weak, id] {
-        auto self = weak.lock();
-        if (!self) return;
-        Admitted expired;
-        std::string res;
-        int in_flight = 0;
-        {
-          std::lock_guard<std::mutex> l2(self->mu_);
-          for (auto it = self->waiters_.begin(); it != self->waiters_.end(); ++it)
-            if (it->id == id) {
-              expired = std::move(it->then);
-              res = it->resource;
-              self->waiters_.erase(it);
-              ++self->rejected_;
-              in_flight = self->in_flight_;
-              break;
+      waiters_.push_back(Waiter{id, resource, std::move(then), {}});
+      waiters_.back().timeout =
+          rt_->after(std::chrono::milliseconds(cfg_.queue_timeout_ms), [weak, id] {
+            auto self = weak.lock();
+            if (!self) return;
+            Admitted expired;
+            std::string res;
+            int in_flight = 0;
+            {
+              std::lock_guard<std::mutex> l2(self->mu_);
+              for (auto it = self->waiters_.begin(); it != self->waiters_.end(); ++it)
+                if (it->id == id) {
+                  expired = std::move(it->then);
+                  res = it->resource;
+                  self->waiters_.erase(it);
+                  ++self->rejected_;
+                  in_flight = self->in_flight_;
+                  break;
+                }
             }
-        }
-        if (expired)
-          expired(Error{"source_busy", res + ": source " + self->name_ + " has " +
-                                           std::to_string(in_flight) + " requests in flight; " +
-                                           "no slot within " +
-                                           std::to_string(self->cfg_.queue_timeout_ms) + " ms"});
-      });
+            if (expired)
+              expired(Error{"source_busy",
+                            res + ": source " + self->name_ + " has " + std::to_string(in_flight) +
+                                " requests in flight; " + "no slot within " +
+                                std::to_string(self->cfg_.queue_timeout_ms) + " ms"});
+          });
     }
   }
   dispatch(std::move(now_calls));

@@ -69,6 +69,7 @@ class SourceGuard : public std::enable_shared_from_this<SourceGuard> {
     uint64_t id;
     std::string resource;
     Admitted then;
+    http::TimerHandle timeout;  // cancelled when the waiter is admitted or refused first
   };
   // Under mu_: the breaker's verdict for a new admission, or the error to fail it with.
   std::optional<Error> refusal_locked(const std::string& resource, Clock::time_point now);

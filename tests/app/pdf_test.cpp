@@ -147,6 +147,43 @@ TEST(Pdf, LongLinesAreWrappedNotCut) {
   fs::remove_all(dir);
 }
 
+// Continuation lines are drawn half an indent to the right: they are wrapped narrower, so that
+// no word crosses the right margin (A4 595.28 pt wide, margins 50 pt).
+TEST(Pdf, WrappedLinesStayInsideTheRightMargin) {
+  if (!have_pdftotext()) GTEST_SKIP() << "pdftotext (poppler-utils) is not installed";
+  Document d;
+  d.title = "margins";
+  // No spaces: the line is cut where the width is full, the tightest case.
+  std::string long_line;
+  for (int i = 0; i < 150; ++i) long_line += "ab";
+  for (int indent = 0; indent < 4; ++indent) d.lines.push_back({long_line, indent});
+  auto pdf = aaj::app::pdf::render(d);
+  ASSERT_TRUE(pdf.ok());
+  char tmpl[] = "/tmp/aaj-pdf-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::ofstream(dir / "m.pdf", std::ios::binary) << *pdf;
+  std::string cmd = "pdftotext -bbox -f 1 -l 1 '" + (dir / "m.pdf").string() + "' - 2>/dev/null";
+  std::string html;
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) html.append(buf, n);
+  pclose(p);
+  static const std::regex word(
+      R"re(<word xMin="([0-9.]+)" yMin="[0-9.]+" xMax="([0-9.]+)"[^>]*>ab)re");
+  int words = 0;
+  double widest = 0;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), word); it != std::sregex_iterator();
+       ++it) {
+    ++words;
+    widest = std::max(widest, std::stod((*it)[2]));
+  }
+  EXPECT_GE(words, 8);  // every line wrapped at least once
+  EXPECT_LE(widest, 595.28 - 50 + 0.5) << "a word crosses the right margin";
+  fs::remove_all(dir);
+}
+
 TEST(Pdf, MissingFontIsAClearError) {
   aaj::app::pdf::Options o;
   o.font = "/nonexistent/font.ttf";

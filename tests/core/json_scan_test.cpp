@@ -147,6 +147,31 @@ TEST(JsonScan, EveryOffsetOfTheWideLoop) {
 }
 
 // Whatever is accepted parses in nlohmann to a value whose members are exactly the scanned ones.
+// Numbers nlohmann reads as doubles and refuses when they overflow one: the scanner agrees, in
+// both directions.
+TEST(JsonScan, NumbersOutOfDoubleRangeAreRefusedLikeNlohmann) {
+  const std::string huge_integer = "1" + std::string(400, '0');
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"1e400", false},
+      {"-1e400", false},
+      {"[1.5E+309]", false},
+      {"{\"a\":" + huge_integer + "}", false},
+      {"1e308", true},
+      {"1e-400", true},  // underflows to zero: a number still
+      {"123456789012345678901234567890", true},
+      {"-9223372036854775808", true},
+      {"18446744073709551615", true},
+      {"0.1", true}};
+  for (const auto& [text, ok] : cases) {
+    EXPECT_EQ(validate(text).ok(), ok) << text;
+    EXPECT_EQ(json::accept(text), ok) << text << " (nlohmann)";
+  }
+  auto r = validate("[1, 1e400]");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "invalid_json");
+  EXPECT_NE(r.error().detail.find("out of range"), std::string::npos) << r.error().detail;
+}
+
 TEST(JsonScan, AgreesWithNlohmannOnMutations) {
   const std::vector<std::string> seeds = {
       R"({"result":"ok","data":{"iin":"900101300123","name":"Әлия","amounts":[1,-2,3.5e2],"x":null,"t":true}})",

@@ -191,6 +191,22 @@ TEST(ServerAsync, ADroppedResponderOrAThrowingHandlerIsAnswered500) {
   EXPECT_EQ(fine->status, 200);
 }
 
+// The dropped Responder's 500 carries the server's error body, like every other server-level
+// error (the application's body has the code and messages in kk/ru/en).
+TEST(ServerAsync, ADroppedResponderAnswersWithTheServersErrorBody) {
+  auto rt = Runtime::start({1, 1});
+  ServerOptions o;
+  o.error_body = [](const std::string& code) { return "{\"custom\":\"" + code + "\"}"; };
+  auto server = plain_server([](const Request&) { return text(200, "ok"); },
+                             [](Request&, const Responder&) { return true; }, o);
+  ASSERT_TRUE(server);
+  auto c = client_for(rt, local(*server));
+  auto dropped = post(*c, "/drop");
+  ASSERT_EQ(code_of(dropped), "<ok>");
+  EXPECT_EQ(dropped->status, 500);
+  EXPECT_EQ(dropped->body, "{\"custom\":\"internal_error\"}");
+}
+
 TEST(ServerAsync, AnAnswerAfterTheServerIsGoneDoesNothing) {
   std::mutex mu;
   std::vector<Responder> kept;

@@ -339,6 +339,30 @@ TEST(Evidence, TheWitnessCoSignsAndCatchesARewrittenHistory) {
             std::string::npos);
 }
 
+// A co-signature the server cannot keep is not counted as kept: the link reports the failure
+// and offers again from the last co-signature on file.
+TEST(Evidence, ACoSignatureThatCannotBeKeptIsReportedNotCounted) {
+  Installation inst;
+  inst.start_witness();
+  // cosignatures.log cannot be opened for appending: a directory stands in its place.
+  fs::create_directories(inst.dir() / "data/journal/cosignatures.log");
+  inst.start();
+  Officer o = enter(inst);
+  ASSERT_EQ(ask(o).status, 200);
+  json w;
+  for (int i = 0; i < 100; ++i) {
+    w = healthz(inst)["witness"];
+    if (w.is_object() && w["last_error"].is_object()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(w.is_object() && w["last_error"].is_object()) << w.dump();
+  EXPECT_EQ(w["state"], "unavailable") << w.dump();
+  EXPECT_NE(w["last_error"]["detail"].get<std::string>().find("cosignatures.log"),
+            std::string::npos)
+      << w.dump();
+  EXPECT_TRUE(w["cosigned_size"].is_null() || w["cosigned_size"] != w["offered_size"]) << w.dump();
+}
+
 TEST(Evidence, AServerKilledUnderLoadLosesNoAcknowledgedRecord) {
   Installation inst;
   inst.start();
