@@ -151,7 +151,7 @@ http::Response GatewayImpl::submit_application(const http::Request& req) {
   }
 
   store::Application a;
-  a.id = uuid_v4();
+  a.id = uuid_v7();
   a.kind = kind;
   a.iin = iin;
   a.applicant = v.signer.iin;

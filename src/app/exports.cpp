@@ -155,7 +155,7 @@ http::Response GatewayImpl::create_export(const http::Request& req) {
         {{"request_id", request_id}, {"destroyed", destroyed_json(*d)}});
 
   store::Export e;
-  e.id = uuid_v4();
+  e.id = uuid_v7();
   e.request_id = request_id;
   e.iin = u.iin;
   e.body_bin = u.body_bin;

@@ -121,20 +121,28 @@ std::string access_log_line(std::string_view method, std::string_view path, int 
   return line;
 }
 
-std::string uuid_v4() {
-  // Request ids are unique, not secret: their random bytes come from the CSPRNG 4 KiB at a time
-  // (a RAND_bytes call per id cost more than the rest of making it).
+std::string uuid_v7() {
+  // Ids are unique, not secret (74 random bits). They lead with the Unix time in milliseconds
+  // (RFC 9562 version 7) so that the keys made together sit together: the answer archive's
+  // primary key on request_id then grows at its end instead of touching a random page of the
+  // index per answer (measured: about a page less written to the WAL per answer). The random
+  // bytes come from the CSPRNG 4 KiB at a time (a RAND_bytes call per id cost more than the rest
+  // of making it).
   thread_local std::string pool;
   thread_local size_t used = 0;
-  if (used + 16 > pool.size()) {
+  if (used + 10 > pool.size()) {
     pool = auth::random_bytes(4096);
     used = 0;
   }
+  const auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
   unsigned char b[16];
-  std::memcpy(b, pool.data() + used, 16);
-  used += 16;
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  std::memcpy(b + 6, pool.data() + used, 10);
+  used += 10;
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x70);  // version 7
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 9562 variant
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(36, '-');
   size_t o = 0;

@@ -40,7 +40,7 @@ int status_of(const std::string& code);
 http::Response json_response(int status, const json& j);
 http::Response error_response(const std::string& code, const std::string& request_id,
                               const std::string& detail);
-std::string uuid_v4();
+std::string uuid_v7();
 // The CMS verifier's reasons that describe an unreadable container map to malformed_cms.
 std::string cms_code(const std::string& reason);
 json signer_json(const pki::CertInfo& c);

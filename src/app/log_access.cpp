@@ -343,7 +343,7 @@ http::Response GatewayImpl::resolution_register(const http::Request& req) {
     if (r.number == doc->number) return refuse({"resolution_exists", r.id});
 
   store::Resolution r;
-  r.id = uuid_v4();
+  r.id = uuid_v7();
   r.prosecutor_iin = c->user.iin;
   r.number = doc->number;
   r.date = time::format_date(doc->date);

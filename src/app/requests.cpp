@@ -150,7 +150,7 @@ void GatewayImpl::start_request(http::Request& req, std::function<void(http::Res
   p->method = req.method;
   p->path = req.path;
   p->started = std::chrono::steady_clock::now();
-  p->tr.request_id = uuid_v4();
+  p->tr.request_id = uuid_v7();
   p->tr.remote = req.remote;
   guarded(p, [&] {
     if (system)

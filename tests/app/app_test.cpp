@@ -4,6 +4,7 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "app/config.h"
 #include "app/gateway_impl.h"
@@ -122,14 +123,34 @@ TEST(Challenges, OneClientCannotExhaustTheTable) {
   EXPECT_FALSE(t.take(mine[1].id, later));  // and cannot be answered
 }
 
-TEST(RequestIds, AreVersion4UuidsAndUnique) {
+TEST(RequestIds, AreVersion7UuidsTimeOrderedAndUnique) {
   std::set<std::string> seen;
-  const std::regex shape("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  const std::regex shape("^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  auto ms_now = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  auto ms_of = [](const std::string& id) {
+    return std::stoll(id.substr(0, 8) + id.substr(9, 4), nullptr, 16);
+  };
+  const long long before = ms_now();
+  std::string previous;
   for (int i = 0; i < 2000; ++i) {  // crosses the 4 KiB refills of the random pool
-    std::string id = app::detail::uuid_v4();
+    std::string id = app::detail::uuid_v7();
     ASSERT_TRUE(std::regex_match(id, shape)) << id;
     ASSERT_TRUE(seen.insert(id).second) << id;
+    // The first 48 bits are the Unix time in milliseconds, never going back.
+    ASSERT_GE(ms_of(id), before) << id;
+    ASSERT_LE(ms_of(id), ms_now()) << id;
+    if (!previous.empty()) ASSERT_GE(ms_of(id), ms_of(previous));
+    previous = id;
   }
+  // Ids made in different milliseconds sort in the order they were made.
+  std::string a = app::detail::uuid_v7();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  std::string b = app::detail::uuid_v7();
+  EXPECT_LT(a, b);
 }
 
 TEST(Traffic, SummaryCountsByPathAndStatusAndResets) {
