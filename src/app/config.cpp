@@ -2,26 +2,13 @@
 
 #include <toml++/toml.h>
 
+#include "core/toml_reader.h"
+
 namespace aaj::app {
 namespace {
 
-std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
-  if (p.empty()) return {};
-  std::filesystem::path path(p);
-  return path.is_absolute() ? path : (base / path).lexically_normal();
-}
-
-// Reads typed values; a key present with the wrong type is an error, never silently the default.
-struct Reader {
-  std::vector<std::string> wrong;
-  template <class T, class Node>
-  T get(Node node, const std::string& key, T fallback) {
-    if (!node) return fallback;
-    if (auto v = node.template value<T>()) return *v;
-    wrong.push_back(key);
-    return fallback;
-  }
-};
+using toml_reader::Reader;
+using toml_reader::resolve;
 
 Status read_source(Reader& rd, const toml::table* t, const std::string& where,
                    sources::ConnectorConfig& c) {
@@ -71,12 +58,9 @@ Result<std::pair<std::string, uint16_t>> split_host_port(const std::string& s) {
 }
 
 Result<Config> load_config(const std::filesystem::path& file) {
-  toml::table t;
-  try {
-    t = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    return Error{"config", file.string() + ": " + std::string(e.description())};
-  }
+  auto parsed = toml_reader::parse_file(file);
+  if (!parsed) return parsed.error();
+  toml::table& t = *parsed;
   Config c;
   Reader rd;
   c.file = std::filesystem::absolute(file);
@@ -91,8 +75,8 @@ Result<Config> load_config(const std::filesystem::path& file) {
   c.io_threads = rd.get(t["server"]["io_threads"], "server.io_threads", c.io_threads);
   c.worker_threads =
       rd.get(t["server"]["worker_threads"], "server.worker_threads", c.worker_threads);
-  c.max_body_bytes = rd.get(t["server"]["max_body_bytes"], "server.max_body_bytes",
-                            static_cast<int64_t>(c.max_body_bytes));
+  c.max_body_bytes =
+      rd.get(t["server"]["max_body_bytes"], "server.max_body_bytes", c.max_body_bytes);
   c.read_timeout_seconds = rd.get(t["server"]["read_timeout_seconds"],
                                   "server.read_timeout_seconds", c.read_timeout_seconds);
   c.idle_timeout_seconds = rd.get(t["server"]["idle_timeout_seconds"],
@@ -114,13 +98,10 @@ Result<Config> load_config(const std::filesystem::path& file) {
     c.system_key = resolve(base, v);
   c.log_id = rd.get(t["journal"]["log_id"], "journal.log_id", std::string("aaj"));
   c.segment_records =
-      static_cast<uint64_t>(rd.get(t["journal"]["segment_records"], "journal.segment_records",
-                                   static_cast<int64_t>(c.segment_records)));
+      rd.get(t["journal"]["segment_records"], "journal.segment_records", c.segment_records);
 
-  if (auto* arr = t["pki"]["trust"].as_array()) {
-    for (auto& v : *arr)
-      if (auto s = v.value<std::string>()) c.trust.push_back(resolve(base, *s));
-  }
+  for (const std::string& p : rd.strings(t["pki"]["trust"], "pki.trust"))
+    c.trust.push_back(resolve(base, p));
   if (c.trust.empty()) return Error{"config", "pki.trust must list at least one CA certificate"};
   c.crl_dir = resolve(base, rd.get(t["pki"]["crl_dir"], "pki.crl_dir", std::string()));
   if (c.crl_dir.empty())
@@ -156,9 +137,7 @@ Result<Config> load_config(const std::filesystem::path& file) {
                                     "auth.password_reminder_days", c.password_reminder_days);
   if (c.inactive_days <= 0 || c.password_reminder_days <= 0)
     return Error{"config", "auth.inactive_days and auth.password_reminder_days must be positive"};
-  if (auto* arr = t["auth"]["sms_disabled_bodies"].as_array())
-    for (auto& v : *arr)
-      if (auto s = v.value<std::string>()) c.sms_disabled_bodies.push_back(*s);
+  c.sms_disabled_bodies = rd.strings(t["auth"]["sms_disabled_bodies"], "auth.sms_disabled_bodies");
   if (c.session_idle_seconds <= 0 || c.lockout_threshold <= 0 || c.lockout_window_seconds <= 0)
     return Error{"config", "auth limits must be positive"};
 
@@ -206,9 +185,7 @@ Result<Config> load_config(const std::filesystem::path& file) {
   c.webauthn_rp_id = rd.get(t["webauthn"]["rp_id"], "webauthn.rp_id", c.webauthn_rp_id);
   c.webauthn_require_uv = rd.get(t["webauthn"]["require_user_verification"],
                                  "webauthn.require_user_verification", true);
-  if (auto* arr = t["webauthn"]["origins"].as_array())
-    for (auto& v : *arr)
-      if (auto s = v.value<std::string>()) c.webauthn_origins.push_back(*s);
+  c.webauthn_origins = rd.strings(t["webauthn"]["origins"], "webauthn.origins");
   if (c.webauthn_origins.empty()) {
     auto hp = split_host_port(c.listen);
     c.webauthn_origins.push_back("https://" + c.webauthn_rp_id + ":" + std::to_string(hp->second));
@@ -240,17 +217,14 @@ Result<Config> load_config(const std::filesystem::path& file) {
   } else if (c.verify_grounds) {
     return Error{"config", "grounds.verify needs [grounds.register] with its url"};
   }
-  if (auto* arr = t["grounds"]["types"].as_array())
-    for (auto& v : *arr)
-      if (auto s = v.value<std::string>()) c.verified_grounds.push_back(*s);
+  c.verified_grounds = rd.strings(t["grounds"]["types"], "grounds.types");
 
   c.witness.url = rd.get(t["witness"]["url"], "witness.url", std::string());
   if (!c.witness.url.empty()) {
     c.witness.ca_file =
         resolve(base, rd.get(t["witness"]["ca_file"], "witness.ca_file", std::string()));
-    if (auto* arr = t["witness"]["trust"].as_array())
-      for (auto& v : *arr)
-        if (auto s = v.value<std::string>()) c.witness.trust.push_back(resolve(base, *s));
+    for (const std::string& p : rd.strings(t["witness"]["trust"], "witness.trust"))
+      c.witness.trust.push_back(resolve(base, p));
     if (c.witness.trust.empty()) c.witness.trust = c.trust;
     c.witness.bin = rd.get(t["witness"]["bin"], "witness.bin", std::string());
     c.witness.interval_seconds = rd.get(t["witness"]["interval_seconds"],
@@ -276,22 +250,15 @@ Result<Config> load_config(const std::filesystem::path& file) {
       sc.name = rd.get((*tbl)["name"], where + ".name", std::string());
       sc.bin = rd.get((*tbl)["bin"], where + ".bin", std::string());
       sc.require_mtls = rd.get((*tbl)["require_mtls"], where + ".require_mtls", true);
-      if (auto* types = (*tbl)["user_types"].as_array()) {
-        sc.user_types.clear();
-        for (auto& v : *types)
-          if (auto s = v.value<std::string>()) sc.user_types.push_back(*s);
-      }
+      if ((*tbl)["user_types"])
+        sc.user_types = rd.strings((*tbl)["user_types"], where + ".user_types");
       if (sc.name.empty() || sc.bin.size() != 12)
         return Error{"config", where + " needs a name and the 12-digit bin"};
       c.systems.push_back(sc);
     }
   }
 
-  if (!rd.wrong.empty()) {
-    std::string keys;
-    for (const auto& k : rd.wrong) keys += (keys.empty() ? "" : ", ") + k;
-    return Error{"config", file.string() + ": wrong type for " + keys};
-  }
+  if (Status s = rd.check(file.string()); !s) return s.error();
   return c;
 }
 

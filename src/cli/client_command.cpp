@@ -1,4 +1,6 @@
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -6,6 +8,7 @@
 #include "core/time.h"
 
 #include "cli/commands.h"
+#include "cli/service.h"
 #include "client/client.h"
 
 namespace aaj::cli {
@@ -24,8 +27,7 @@ int client_request(const std::string& server, const std::string& ca, const std::
   auto auth = client::Signer::from_pkcs12(auth_store, password);
   auto sign = client::Signer::from_pkcs12(sign_store, password);
   if (!auth || !sign) {
-    const Error& e = !auth ? auth.error() : sign.error();
-    std::cerr << nlohmann::json{{"error", e.code}, {"message", e.detail}}.dump() << "\n";
+    print_error(!auth ? auth.error() : sign.error());
     return 2;
   }
   client::ApiClient api(server, ca);
@@ -47,28 +49,37 @@ int client_request(const std::string& server, const std::string& ca, const std::
   };
   auto token = client::enter_fully(api, **auth, **sign, code);
   if (!token) {
-    std::cerr << nlohmann::json{{"stage", "entry"},
-                                {"error", token.error().code},
-                                {"message", token.error().detail}}
-                     .dump()
+    std::cerr << json_line({{"stage", "entry"},
+                            {"error", token.error().code},
+                            {"message", token.error().detail}})
               << "\n";
     return 1;
   }
   auto r = client::send_request(api, *token, **sign,
                                 client::make_document(resource, ground, subject, purpose));
   if (!r) {
-    std::cerr << nlohmann::json{{"error", r.error().code}, {"message", r.error().detail}}.dump()
-              << "\n";
+    print_error(r.error());
     return 1;
   }
   // The answer exactly as received, when asked: its seal covers these bytes
-  // (`aaj verify-seal FILE`); the screen gets it indented.
+  // (`aaj verify-seal FILE`); the screen gets it indented. The screen gets it also when the file
+  // cannot be written (the request is answered and logged: it is not to be asked again), but
+  // the command then fails: a script must not take the missing file for the answer.
+  bool saved = true;
   if (!save_to.empty()) {
+    errno = 0;
     std::ofstream out(save_to, std::ios::binary | std::ios::trunc);
     out << r->raw;
-    if (!out) std::cerr << "cannot write " << save_to << "\n";
+    out.close();  // flushes: a full disk shows here
+    if (!out) {
+      saved = false;
+      print_error(Error{
+          "save_failed",
+          "cannot write " + save_to + (errno ? std::string(": ") + std::strerror(errno) : "")});
+    }
   }
   std::cout << (r->body.is_null() ? r->raw : r->body.dump(2)) << "\n";
+  if (!saved) return 1;
   return r->status == 200 ? 0 : 1;
 }
 

@@ -8,6 +8,7 @@
 
 #include "app/config.h"
 #include "app/operator.h"
+#include "cli/service.h"
 #include "journal/journal.h"
 #include "pki/cms_command.h"
 #include "policy/policy.h"
@@ -19,10 +20,6 @@ std::string operator_actor() {
   const passwd* pw = getpwuid(getuid());
   return std::string("cli:") + (pw ? pw->pw_name : std::to_string(getuid()));
 }
-void print_error(const Error& e) {
-  std::cerr << nlohmann::json{{"error", e.code}, {"message", e.detail}}.dump() << "\n";
-}
-
 }  // namespace
 
 // Loads the config, runs one operator action, prints its JSON result or error. Exit codes:

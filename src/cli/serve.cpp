@@ -1,6 +1,4 @@
 // `aaj serve` and `aaj sourcesim`: start, announce, wait for SIGINT/SIGTERM, stop cleanly.
-#include <signal.h>
-
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -10,27 +8,11 @@
 #include "app/config.h"
 #include "app/gateway.h"
 #include "cli/commands.h"
+#include "cli/service.h"
 #include "tools/sourcesim/service.h"
 
 namespace aaj::cli {
 namespace {
-
-// Blocks the termination signals in every thread started after this, so that only
-// wait_for_signal() receives them.
-sigset_t block_termination_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
-int wait_for_signal(const sigset_t& set) {
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
-}
 
 // Log lines are queued and written by a thread of spdlog's own, so no request's thread (an I/O
 // thread, or the event log's) ever waits for stdout. A full queue makes writers wait: lines are
@@ -45,25 +27,14 @@ void use_async_logging() {
   spdlog::flush_every(std::chrono::seconds(1));
 }
 
-void log_json(const nlohmann::json& j) {
-  spdlog::info("{}", j.dump());
-}
-
-int fail(const std::string& what, const Error& e) {
-  spdlog::error("{}",
-                nlohmann::json{{"event", what}, {"code", e.code}, {"detail", e.detail}}.dump());
-  return 1;
-}
-
 }  // namespace
 
 int serve(const std::string& config, const std::string& listen) {
   use_async_logging();
   auto cfg = app::load_config(config);
-  if (!cfg) return fail("config_error", cfg.error());
-  if (!listen.empty()) cfg->listen = listen;
-  auto hp = app::split_host_port(cfg->listen);
-  if (!hp) return fail("config_error", hp.error());
+  if (!cfg) return log_failure("config_error", cfg.error());
+  auto hp = listen_address(cfg->listen, listen);
+  if (!hp) return log_failure("config_error", hp.error());
   sigset_t sigs = block_termination_signals();
   // One runtime for the listeners and the source connectors: a data request is served on the
   // I/O threads from its first byte to its answer, whatever sources and the log it waits for.
@@ -71,15 +42,10 @@ int serve(const std::string& config, const std::string& listen) {
   auto gw = app::Gateway::create(*cfg, rt);
   if (!gw) {
     rt->stop();
-    return fail("startup_failed", gw.error());
+    return log_failure("startup_failed", gw.error());
   }
-  http::ServerOptions o;
-  o.runtime = rt;
-  o.host = hp->first;
-  o.port = hp->second;
-  o.tls = true;
-  o.cert_chain_file = cfg->tls_cert.string();
-  o.private_key_file = cfg->tls_key.string();
+  http::ServerOptions o =
+      tls_server_options(rt, *hp, cfg->tls_cert.string(), cfg->tls_key.string());
   o.max_body_bytes = cfg->max_body_bytes;
   o.read_timeout = std::chrono::seconds(cfg->read_timeout_seconds);
   o.idle_timeout = std::chrono::seconds(cfg->idle_timeout_seconds);
@@ -97,19 +63,19 @@ int serve(const std::string& config, const std::string& listen) {
       });
   if (!server) {
     rt->stop();
-    return fail("startup_failed", server.error());
+    return log_failure("startup_failed", server.error());
   }
-  log_json({{"event", "listening"},
-            {"service", "aaj"},
-            {"url", "https://" + o.host + ":" + std::to_string((*server)->port())},
-            {"port", (*server)->port()},
-            {"mode", cfg->mode}});
+  log_event({{"event", "listening"},
+             {"service", "aaj"},
+             {"url", "https://" + o.host + ":" + std::to_string((*server)->port())},
+             {"port", (*server)->port()},
+             {"mode", cfg->mode}});
   // System-to-system clients (the court bodies' IS) have their own listener with mutual TLS.
   std::unique_ptr<http::Server> systems;
   StopFirst stop_first{rt};  // destroyed before the servers and the gateway
   if (!cfg->systems_listen.empty()) {
     auto shp = app::split_host_port(cfg->systems_listen);
-    if (!shp) return fail("config_error", shp.error());
+    if (!shp) return log_failure("config_error", shp.error());
     http::ServerOptions so = o;
     so.host = shp->first;
     so.port = shp->second;
@@ -129,16 +95,16 @@ int serve(const std::string& config, const std::string& listen) {
         [g](http::Request& r, const http::Responder& respond) {
           return r.path == "/api/v1/system/requests" && g->handle_async(r, respond);
         });
-    if (!s) return fail("startup_failed", s.error());
+    if (!s) return log_failure("startup_failed", s.error());
     systems = std::move(*s);
-    log_json({{"event", "listening"},
-              {"service", "aaj-systems"},
-              {"url", "https://" + so.host + ":" + std::to_string(systems->port())},
-              {"port", systems->port()},
-              {"mutual_tls", true}});
+    log_event({{"event", "listening"},
+               {"service", "aaj-systems"},
+               {"url", "https://" + so.host + ":" + std::to_string(systems->port())},
+               {"port", systems->port()},
+               {"mutual_tls", true}});
   }
   int sig = wait_for_signal(sigs);
-  log_json({{"event", "stopping"}, {"signal", sig}});
+  log_event({{"event", "stopping"}, {"signal", sig}});
   if (systems) systems->stop();
   (*server)->stop();
   return 0;
@@ -147,18 +113,18 @@ int serve(const std::string& config, const std::string& listen) {
 int sourcesim(const std::string& config, const std::string& listen) {
   spdlog::set_pattern("%v");
   auto cfg = app::load_config(config);
-  if (!cfg) return fail("config_error", cfg.error());
-  auto hp = app::split_host_port(listen.empty() ? cfg->simulator_listen : listen);
-  if (!hp) return fail("config_error", hp.error());
+  if (!cfg) return log_failure("config_error", cfg.error());
+  auto hp = listen_address(cfg->simulator_listen, listen);
+  if (!hp) return log_failure("config_error", hp.error());
   sigset_t sigs = block_termination_signals();
   auto server = sourcesim::start(hp->first, hp->second, cfg->simulator_cases);
-  if (!server) return fail("startup_failed", server.error());
-  log_json({{"event", "listening"},
-            {"service", "sourcesim"},
-            {"url", "http://" + hp->first + ":" + std::to_string((*server)->port())},
-            {"port", (*server)->port()}});
+  if (!server) return log_failure("startup_failed", server.error());
+  log_event({{"event", "listening"},
+             {"service", "sourcesim"},
+             {"url", "http://" + hp->first + ":" + std::to_string((*server)->port())},
+             {"port", (*server)->port()}});
   int sig = wait_for_signal(sigs);
-  log_json({{"event", "stopping"}, {"signal", sig}});
+  log_event({{"event", "stopping"}, {"signal", sig}});
   (*server)->stop();
   return 0;
 }

@@ -1,16 +1,150 @@
-// Private to aaj_policy: the interned, dense form of the policy that decide() reads.
+// Private to aaj_policy: the interned, dense form of the policy that decide() reads, and the
+// reading of policy files shared by the policy loader (loader.cpp) and the log-access policy
+// (log_access.cpp).
 #pragma once
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <filesystem>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/time.h"
 #include "policy/policy.h"
 
 namespace aaj::policy {
+
+// ---- Reading policy files (strict: a typo stops the load, naming the file and the field) ----
+
+// A policy file: its path relative to the root ("policy/order34-appendix1.json") and its text.
+struct SourceFile {
+  std::string path;
+  std::string text;
+};
+
+// Thrown while reading files; load_*() turn it into Error "policy_invalid" with this detail.
+struct Invalid {
+  std::string detail;
+};
+
+[[noreturn]] inline void fail(std::string detail) {
+  throw Invalid{std::move(detail)};
+}
+
+// The fields every policy file starts with (policy/README.md).
+inline const std::vector<std::string_view> kHeaderFields = {"instrument",
+                                                            "kind",
+                                                            "version",
+                                                            "effective_from",
+                                                            "effective_from_basis",
+                                                            "effective_from_verified",
+                                                            "source",
+                                                            "notes"};
+
+// A JSON object of a file being read, with its location for messages. Its checks throw Invalid.
+class Obj {
+ public:
+  Obj(const nlohmann::json& j, std::string file, std::string path)
+      : j_(j), file_(std::move(file)), path_(std::move(path)) {
+    if (!j_.is_object()) err("must be an object");
+  }
+
+  [[noreturn]] void err(const std::string& what) const {
+    fail(file_ + ": " + (path_.empty() ? "" : path_ + ": ") + what);
+  }
+  std::string at(const std::string& key) const { return (path_.empty() ? "" : path_ + ".") + key; }
+  const std::string& file() const { return file_; }
+
+  // Every member must be one of `allowed`: catches misspelt fields instead of ignoring them.
+  void only(std::initializer_list<std::string_view> allowed) const {
+    for (auto it = j_.begin(); it != j_.end(); ++it)
+      if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
+        err("unknown field \"" + it.key() + "\"");
+  }
+  // Like only(), the header fields (kHeaderFields) allowed as well.
+  void only_with_header(std::initializer_list<std::string_view> allowed) const {
+    for (auto it = j_.begin(); it != j_.end(); ++it)
+      if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end() &&
+          std::find(kHeaderFields.begin(), kHeaderFields.end(), it.key()) == kHeaderFields.end())
+        err("unknown field \"" + it.key() + "\"");
+  }
+  bool has(const std::string& key) const { return j_.contains(key); }
+  const nlohmann::json& need(const std::string& key) const {
+    auto it = j_.find(key);
+    if (it == j_.end()) err("missing required field \"" + key + "\"");
+    return *it;
+  }
+  std::string str(const std::string& key) const {
+    const nlohmann::json& v = need(key);
+    if (!v.is_string() || v.get_ref<const std::string&>().empty())
+      err("field \"" + key + "\" must be a non-empty string");
+    return v.get<std::string>();
+  }
+  bool boolean(const std::string& key) const {
+    const nlohmann::json& v = need(key);
+    if (!v.is_boolean()) err("field \"" + key + "\" must be true or false");
+    return v.get<bool>();
+  }
+  int64_t positive(const std::string& key) const {
+    const nlohmann::json& v = need(key);
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0)
+      err("field \"" + key + "\" must be a positive integer");
+    return v.get<int64_t>();
+  }
+  // "YYYY-MM-DD", a real calendar date, as days since the epoch.
+  int64_t date(const std::string& key) const {
+    std::string s = str(key);
+    auto d = strict_date(s);
+    if (!d) err("field \"" + key + "\" must be a real date YYYY-MM-DD, got \"" + s + "\"");
+    return *d;
+  }
+  // A non-empty array of distinct non-empty strings.
+  std::vector<std::string> strings(const std::string& key) const {
+    const nlohmann::json& v = need(key);
+    if (!v.is_array() || v.empty()) err("field \"" + key + "\" must be a non-empty array");
+    std::vector<std::string> out;
+    for (const nlohmann::json& e : v) {
+      if (!e.is_string() || e.get_ref<const std::string&>().empty())
+        err("field \"" + key + "\" must hold non-empty strings");
+      std::string s = e.get<std::string>();
+      if (std::find(out.begin(), out.end(), s) != out.end())
+        err("field \"" + key + "\" lists \"" + s + "\" twice");
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+  const nlohmann::json& j() const { return j_; }
+
+  // "YYYY-MM-DD" exactly (digits, dashes), a real calendar date, as days since the epoch.
+  static std::optional<int64_t> strict_date(const std::string& s) {
+    bool shape = s.size() == 10 && s[4] == '-' && s[7] == '-';
+    for (size_t i = 0; shape && i < s.size(); ++i)
+      if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) shape = false;
+    return shape ? time::parse_date(s) : std::nullopt;
+  }
+
+ private:
+  const nlohmann::json& j_;
+  std::string file_, path_;
+};
+
+// The header every file carries (kHeaderFields), checked.
+struct Header {
+  std::string instrument, kind, version;
+  int64_t effective_from = 0;
+  bool effective_from_verified = false;
+};
+Header read_header(const Obj& o);
+
+// The top-level *.json files of each of `dirs` ("policy", "catalog") under `root`, or of the
+// embedded bundle, sorted by path. Errors (read_policy_dirs): "policy_unreadable".
+Result<std::vector<SourceFile>> read_policy_dirs(const std::filesystem::path& root,
+                                                 std::initializer_list<const char*> dirs);
+std::vector<SourceFile> embedded_policy_files(std::initializer_list<const char*> dirs);
 
 // Maps a fixed set of short ids to small integers with one hash and one string comparison: the
 // seed is searched at load time until no two keys share a slot (a perfect hash for this set).

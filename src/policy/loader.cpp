@@ -22,20 +22,6 @@ using nlohmann::json;
 
 namespace {
 
-// Internal to the loader only; load_*() turn it into an Error value.
-struct Invalid {
-  std::string detail;
-};
-
-[[noreturn]] void fail(std::string detail) {
-  throw Invalid{std::move(detail)};
-}
-
-struct SourceFile {
-  std::string path;  // "policy/order34-appendix1.json", relative to the root
-  std::string text;
-};
-
 // Parses JSON and rejects duplicate object keys, which nlohmann would otherwise resolve silently
 // (last one wins) - a duplicated cell could flip a decision unnoticed.
 json parse_strict(const SourceFile& f) {
@@ -80,123 +66,6 @@ json parse_strict(const SourceFile& f) {
   if (!dup.empty()) fail(f.path + ": " + dup);
   if (!j.is_object()) fail(f.path + ": the top level must be an object");
   return j;
-}
-
-// A JSON object being read, with its path for error messages.
-class Obj {
- public:
-  Obj(const json& j, std::string file, std::string path)
-      : j_(j), file_(std::move(file)), path_(std::move(path)) {
-    if (!j_.is_object()) err("must be an object");
-  }
-
-  [[noreturn]] void err(const std::string& what) const {
-    fail(file_ + ": " + (path_.empty() ? "" : path_ + ": ") + what);
-  }
-  std::string at(const std::string& key) const { return (path_.empty() ? "" : path_ + ".") + key; }
-  const std::string& file() const { return file_; }
-
-  // Every member must be one of `allowed`: catches misspelt fields instead of ignoring them.
-  void only(std::initializer_list<std::string_view> allowed) const {
-    for (auto it = j_.begin(); it != j_.end(); ++it)
-      if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
-        err("unknown field \"" + it.key() + "\"");
-  }
-  bool has(const std::string& key) const { return j_.contains(key); }
-  const json& need(const std::string& key) const {
-    auto it = j_.find(key);
-    if (it == j_.end()) err("missing required field \"" + key + "\"");
-    return *it;
-  }
-  std::string str(const std::string& key) const {
-    const json& v = need(key);
-    if (!v.is_string() || v.get_ref<const std::string&>().empty())
-      err("field \"" + key + "\" must be a non-empty string");
-    return v.get<std::string>();
-  }
-  bool boolean(const std::string& key) const {
-    const json& v = need(key);
-    if (!v.is_boolean()) err("field \"" + key + "\" must be true or false");
-    return v.get<bool>();
-  }
-  int64_t positive(const std::string& key) const {
-    const json& v = need(key);
-    if (!v.is_number_integer() || v.get<int64_t>() <= 0)
-      err("field \"" + key + "\" must be a positive integer");
-    return v.get<int64_t>();
-  }
-  // "YYYY-MM-DD", a real calendar date, as days since the epoch.
-  int64_t date(const std::string& key) const {
-    std::string s = str(key);
-    bool shape = s.size() == 10 && s[4] == '-' && s[7] == '-';
-    for (size_t i = 0; shape && i < s.size(); ++i)
-      if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) shape = false;
-    auto d = shape ? time::parse_date(s) : std::nullopt;
-    if (!d) err("field \"" + key + "\" must be a real date YYYY-MM-DD, got \"" + s + "\"");
-    return *d;
-  }
-  // A non-empty array of distinct non-empty strings.
-  std::vector<std::string> strings(const std::string& key) const {
-    const json& v = need(key);
-    if (!v.is_array() || v.empty()) err("field \"" + key + "\" must be a non-empty array");
-    std::vector<std::string> out;
-    for (const json& e : v) {
-      if (!e.is_string() || e.get_ref<const std::string&>().empty())
-        err("field \"" + key + "\" must hold non-empty strings");
-      std::string s = e.get<std::string>();
-      if (std::find(out.begin(), out.end(), s) != out.end())
-        err("field \"" + key + "\" lists \"" + s + "\" twice");
-      out.push_back(std::move(s));
-    }
-    return out;
-  }
-  const json& j() const { return j_; }
-
- private:
-  const json& j_;
-  std::string file_, path_;
-};
-
-// Fields every file carries (see policy/README.md).
-struct Header {
-  std::string instrument, kind, version;
-  int64_t effective_from = 0;
-  bool effective_from_verified = false;
-};
-
-const std::vector<std::string_view> kHeaderFields = {"instrument",
-                                                     "kind",
-                                                     "version",
-                                                     "effective_from",
-                                                     "effective_from_basis",
-                                                     "effective_from_verified",
-                                                     "source",
-                                                     "notes"};
-
-Header read_header(const Obj& o) {
-  Header h;
-  h.instrument = o.str("instrument");
-  h.kind = o.str("kind");
-  h.version = o.str("version");
-  h.effective_from = o.date("effective_from");
-  o.str("effective_from_basis");
-  h.effective_from_verified = o.boolean("effective_from_verified");
-  o.str("source");
-  if (o.has("notes")) o.strings("notes");
-  return h;
-}
-
-std::vector<std::string_view> concat(const std::vector<std::string_view>& a,
-                                     std::initializer_list<std::string_view> b) {
-  std::vector<std::string_view> v(a);
-  v.insert(v.end(), b);
-  return v;
-}
-
-void only(const Obj& o, const std::vector<std::string_view>& allowed) {
-  for (auto it = o.j().begin(); it != o.j().end(); ++it)
-    if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
-      o.err("unknown field \"" + it.key() + "\"");
 }
 
 json names_of(const Obj& parent, const std::string& key) {
@@ -345,7 +214,7 @@ struct EngineBuilder {
   }
 
   void read_vocabulary(const Obj& o) {
-    only(o, concat(kHeaderFields, {"grounds", "user_types"}));
+    o.only_with_header({"grounds", "user_types"});
     auto list = [&](const std::string& key, std::vector<std::string_view>& ids) {
       const json& arr = o.need(key);
       if (!arr.is_array() || arr.empty()) o.err("field \"" + key + "\" must be a non-empty array");
@@ -369,7 +238,7 @@ struct EngineBuilder {
   }
 
   void read_catalog(const Obj& o) {
-    only(o, concat(kHeaderFields, {"key_types", "resources"}));
+    o.only_with_header({"key_types", "resources"});
     Obj kt(o.need("key_types"), o.file(), "key_types");
     std::set<std::string> key_types;
     for (auto it = kt.j().begin(); it != kt.j().end(); ++it) {
@@ -440,15 +309,13 @@ struct EngineBuilder {
     std::string prefix = o.str("rule_prefix");
     v.rule_prefix = e.intern(prefix);
     if (!v.content_known) {
-      only(o, concat(kHeaderFields,
-                     {"content_known", "content_unknown_reason", "rule_prefix", "user_types"}));
+      o.only_with_header({"content_known", "content_unknown_reason", "rule_prefix", "user_types"});
       o.str("content_unknown_reason");
       for (const std::string& id : o.strings("user_types"))
         covered.push_back(user_type(o, id, "user_types"));
       return;
     }
-    only(o, concat(kHeaderFields,
-                   {"content_known", "rule_prefix", "listing_verified", "columns", "rows"}));
+    o.only_with_header({"content_known", "rule_prefix", "listing_verified", "columns", "rows"});
     // Refusals of a user type with no row, or a ground with no column, are as certain as the
     // appendix's list of rows and columns.
     const bool listing_verified = o.boolean("listing_verified");
@@ -509,14 +376,12 @@ struct EngineBuilder {
     for (const std::string& id : o.strings("user_types"))
       covered.push_back(user_type(o, id, "user_types"));
     if (!v.content_known) {
-      only(o, concat(kHeaderFields,
-                     {"content_known", "content_unknown_reason", "rule_prefix", "user_types"}));
+      o.only_with_header({"content_known", "content_unknown_reason", "rule_prefix", "user_types"});
       o.str("content_unknown_reason");
       return;
     }
-    only(o, concat(kHeaderFields,
-                   {"content_known", "rule_prefix", "user_types", "verified", "verified_reason",
-                    "all_resources", "resources", "user_type_resources"}));
+    o.only_with_header({"content_known", "rule_prefix", "user_types", "verified", "verified_reason",
+                        "all_resources", "resources", "user_type_resources"});
     const bool verified = o.boolean("verified");
     if (o.has("verified_reason")) o.str("verified_reason");
     const std::vector<ResourceInfo>& cat = e.catalog.resources_;
@@ -589,45 +454,59 @@ Result<nlohmann::json> parse_policy_json(const std::string& path, const std::str
   }
 }
 
+Header read_header(const Obj& o) {
+  Header h;
+  h.instrument = o.str("instrument");
+  h.kind = o.str("kind");
+  h.version = o.str("version");
+  h.effective_from = o.date("effective_from");
+  o.str("effective_from_basis");
+  h.effective_from_verified = o.boolean("effective_from_verified");
+  o.str("source");
+  if (o.has("notes")) o.strings("notes");
+  return h;
+}
+
 namespace {
 
-bool wanted(std::string_view path) {
+// Only the data folders named, top level only, JSON only: a README beside the data is fine.
+bool wanted(std::string_view path, std::initializer_list<const char*> dirs) {
   auto ends = [&](std::string_view s) {
     return path.size() >= s.size() && path.substr(path.size() - s.size()) == s;
   };
-  // Only the two data folders, top level only, JSON only: a README beside the data is fine.
-  for (std::string_view dir : {"policy/", "catalog/"})
-    if (path.rfind(dir, 0) == 0 && path.find('/', dir.size()) == std::string_view::npos &&
-        ends(".json"))
+  for (std::string_view dir : dirs)
+    if (path.size() > dir.size() && path.rfind(dir, 0) == 0 && path[dir.size()] == '/' &&
+        path.find('/', dir.size() + 1) == std::string_view::npos && ends(".json"))
       return true;
   return false;
 }
 
-}  // namespace
-
-Result<std::shared_ptr<const Engine>> Engine::load_embedded() {
-  // Parsed once: the embedded data cannot change while the process runs.
-  static const Result<std::shared_ptr<const Engine>> cached = [] {
-    std::vector<SourceFile> files;
-    for (const embedded::File& f : embedded::bundle_policy())
-      if (wanted(f.path)) files.push_back(SourceFile{std::string(f.path), std::string(f.data)});
-    std::sort(files.begin(), files.end(),
-              [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
-    return EngineBuilder{}.build(files);
-  }();
-  return cached;
+void sort_by_path(std::vector<SourceFile>& files) {
+  std::sort(files.begin(), files.end(),
+            [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
 }
 
-Result<std::shared_ptr<const Engine>> Engine::load_dir(const std::filesystem::path& root) {
+}  // namespace
+
+std::vector<SourceFile> embedded_policy_files(std::initializer_list<const char*> dirs) {
+  std::vector<SourceFile> files;
+  for (const embedded::File& f : embedded::bundle_policy())
+    if (wanted(f.path, dirs)) files.push_back(SourceFile{std::string(f.path), std::string(f.data)});
+  sort_by_path(files);
+  return files;
+}
+
+Result<std::vector<SourceFile>> read_policy_dirs(const std::filesystem::path& root,
+                                                 std::initializer_list<const char*> dirs) {
   namespace fs = std::filesystem;
   std::vector<SourceFile> files;
-  for (const char* dir : {"policy", "catalog"}) {
+  for (const char* dir : dirs) {
     std::error_code ec;
     if (!fs::is_directory(root / dir, ec))
       return Error{"policy_unreadable", (root / dir).string() + ": not a directory"};
     for (const fs::directory_entry& de : fs::directory_iterator(root / dir, ec)) {
       std::string rel = std::string(dir) + "/" + de.path().filename().string();
-      if (!wanted(rel) || !de.is_regular_file()) continue;
+      if (!wanted(rel, dirs) || !de.is_regular_file()) continue;
       std::ifstream in(de.path(), std::ios::binary);
       std::ostringstream ss;
       ss << in.rdbuf();
@@ -636,9 +515,21 @@ Result<std::shared_ptr<const Engine>> Engine::load_dir(const std::filesystem::pa
     }
     if (ec) return Error{"policy_unreadable", (root / dir).string() + ": " + ec.message()};
   }
-  std::sort(files.begin(), files.end(),
-            [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
-  return EngineBuilder{}.build(files);
+  sort_by_path(files);
+  return files;
+}
+
+Result<std::shared_ptr<const Engine>> Engine::load_embedded() {
+  // Parsed once: the embedded data cannot change while the process runs.
+  static const Result<std::shared_ptr<const Engine>> cached =
+      EngineBuilder{}.build(embedded_policy_files({"policy", "catalog"}));
+  return cached;
+}
+
+Result<std::shared_ptr<const Engine>> Engine::load_dir(const std::filesystem::path& root) {
+  auto files = read_policy_dirs(root, {"policy", "catalog"});
+  if (!files) return files.error();
+  return EngineBuilder{}.build(*files);
 }
 
 }  // namespace aaj::policy

@@ -3,20 +3,12 @@
 #include "policy/log_access.h"
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
 #include <set>
-#include <span>
-#include <sstream>
 
-#include "core/embedded.h"
 #include "core/ids.h"
 #include "core/time.h"
 #include "policy/internal.h"
-
-namespace aaj::embedded {
-std::span<const File> bundle_policy();
-}
 
 namespace aaj::policy {
 
@@ -29,64 +21,6 @@ const std::set<std::string> kRoles = {"operator", "controller", "prosecutor", "a
 // The members of a record as journal::scan reads it; only "body" has members of its own.
 const std::set<std::string> kRecordMembers = {"seq",  "at",   "at_astana", "type",
                                               "body", "prev", "hash"};
-
-struct Invalid {
-  std::string detail;
-};
-
-// A JSON object of a file being read, with its location for messages.
-class Obj {
- public:
-  Obj(const json& j, std::string file, std::string path)
-      : j_(j), file_(std::move(file)), path_(std::move(path)) {
-    if (!j_.is_object()) err("must be an object");
-  }
-  [[noreturn]] void err(const std::string& what) const {
-    throw Invalid{file_ + ": " + (path_.empty() ? "" : path_ + ": ") + what};
-  }
-  std::string at(const std::string& key) const { return (path_.empty() ? "" : path_ + ".") + key; }
-  const std::string& file() const { return file_; }
-  void only(std::initializer_list<std::string_view> allowed) const {
-    for (auto it = j_.begin(); it != j_.end(); ++it)
-      if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end())
-        err("unknown field \"" + it.key() + "\"");
-  }
-  bool has(const std::string& key) const { return j_.contains(key); }
-  const json& need(const std::string& key) const {
-    auto it = j_.find(key);
-    if (it == j_.end()) err("missing required field \"" + key + "\"");
-    return *it;
-  }
-  std::string str(const std::string& key) const {
-    const json& v = need(key);
-    if (!v.is_string() || v.get_ref<const std::string&>().empty())
-      err("field \"" + key + "\" must be a non-empty string");
-    return v.get<std::string>();
-  }
-  bool boolean(const std::string& key) const {
-    const json& v = need(key);
-    if (!v.is_boolean()) err("field \"" + key + "\" must be true or false");
-    return v.get<bool>();
-  }
-  int64_t date(const std::string& key) const {
-    std::string s = str(key);
-    auto d = strict_date(s);
-    if (!d) err("field \"" + key + "\" must be a real date YYYY-MM-DD, got \"" + s + "\"");
-    return *d;
-  }
-  const json& j() const { return j_; }
-
-  static std::optional<int64_t> strict_date(const std::string& s) {
-    bool shape = s.size() == 10 && s[4] == '-' && s[7] == '-';
-    for (size_t i = 0; shape && i < s.size(); ++i)
-      if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) shape = false;
-    return shape ? time::parse_date(s) : std::nullopt;
-  }
-
- private:
-  const json& j_;
-  std::string file_, path_;
-};
 
 bool id_chars(std::string_view s, bool slash) {
   if (s.empty() || s.size() > 128) return false;
@@ -142,6 +76,13 @@ const json* find_path(const json& record, const FieldPath& path) {
 const std::string* string_at(const json& record, const FieldPath& path) {
   const json* v = path.empty() ? nullptr : find_path(record, path);
   return v && v->is_string() ? &v->get_ref<const std::string&>() : nullptr;
+}
+
+std::vector<std::pair<std::string, std::string>> as_pairs(std::vector<SourceFile> files) {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(files.size());
+  for (SourceFile& f : files) out.emplace_back(std::move(f.path), std::move(f.text));
+  return out;
 }
 
 size_t utf8_length(const std::string& s) {
@@ -261,30 +202,21 @@ Result<std::shared_ptr<const LogAccessPolicy>> LogAccessPolicy::load_files(
       auto kind = j.find("kind");
       if (kind == j.end() || !kind->is_string() || kind->get<std::string>() != kKind) continue;
       Obj o(j, path, "");
-      o.only({"instrument", "kind", "version", "effective_from", "effective_from_basis",
-              "effective_from_verified", "source", "notes", "rule_prefix", "field_sets", "rules"});
-      const std::string instrument = o.str("instrument");
-      if (impl.instrument.empty()) impl.instrument = instrument;
-      if (instrument != impl.instrument)
-        o.err("instrument \"" + instrument + "\": every log_access file must belong to \"" +
+      o.only_with_header({"rule_prefix", "field_sets", "rules"});
+      const Header h = read_header(o);
+      if (impl.instrument.empty()) impl.instrument = h.instrument;
+      if (h.instrument != impl.instrument)
+        o.err("instrument \"" + h.instrument + "\": every log_access file must belong to \"" +
               impl.instrument + "\"");
       LogVersion v;
-      v.id = o.str("version");
+      v.id = h.version;
       if (!version_ids.insert(v.id).second)
         o.err("version \"" + v.id + "\" is used by another file; versions are cited and unique");
-      v.effective_from = o.date("effective_from");
+      v.effective_from = h.effective_from;
       for (const LogVersion& other : impl.versions)
         if (other.effective_from == v.effective_from)
           o.err("another version (" + other.id + ") is effective from the same day");
-      o.str("effective_from_basis");
-      v.effective_from_verified = o.boolean("effective_from_verified");
-      o.str("source");
-      if (o.has("notes")) {
-        const json& n = o.need("notes");
-        if (!n.is_array()) o.err("field \"notes\" must be an array of strings");
-        for (const json& s : n)
-          if (!s.is_string()) o.err("field \"notes\" must be an array of strings");
-      }
+      v.effective_from_verified = h.effective_from_verified;
       v.rule_prefix = o.str("rule_prefix");
       if (!id_chars(v.rule_prefix, true)) o.err("rule_prefix must be [a-z0-9_-/]");
       v.rules = read_rules(o, v.rule_prefix);
@@ -302,38 +234,16 @@ Result<std::shared_ptr<const LogAccessPolicy>> LogAccessPolicy::load_files(
 }
 
 Result<std::shared_ptr<const LogAccessPolicy>> LogAccessPolicy::load_embedded() {
-  static const Result<std::shared_ptr<const LogAccessPolicy>> cached = [] {
-    std::vector<std::pair<std::string, std::string>> files;
-    for (const embedded::File& f : embedded::bundle_policy()) {
-      std::string_view path = f.path;
-      if (path.rfind("policy/", 0) == 0 && path.find('/', 7) == std::string_view::npos &&
-          path.size() > 5 && path.substr(path.size() - 5) == ".json")
-        files.emplace_back(std::string(path), std::string(f.data));
-    }
-    std::sort(files.begin(), files.end());
-    return load_files(files);
-  }();
+  static const Result<std::shared_ptr<const LogAccessPolicy>> cached =
+      load_files(as_pairs(embedded_policy_files({"policy"})));
   return cached;
 }
 
 Result<std::shared_ptr<const LogAccessPolicy>> LogAccessPolicy::load_dir(
     const std::filesystem::path& root) {
-  namespace fs = std::filesystem;
-  std::vector<std::pair<std::string, std::string>> files;
-  std::error_code ec;
-  if (!fs::is_directory(root / "policy", ec))
-    return Error{"policy_unreadable", (root / "policy").string() + ": not a directory"};
-  for (const fs::directory_entry& de : fs::directory_iterator(root / "policy", ec)) {
-    if (!de.is_regular_file() || de.path().extension() != ".json") continue;
-    std::ifstream in(de.path(), std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (!in) return Error{"policy_unreadable", de.path().string() + ": cannot read"};
-    files.emplace_back("policy/" + de.path().filename().string(), ss.str());
-  }
-  if (ec) return Error{"policy_unreadable", (root / "policy").string() + ": " + ec.message()};
-  std::sort(files.begin(), files.end());
-  return load_files(files);
+  auto files = read_policy_dirs(root, {"policy"});
+  if (!files) return files.error();
+  return load_files(as_pairs(*files));
 }
 
 LogAccessDecision LogAccessPolicy::decide(std::string_view role, int64_t day) const {

@@ -11,51 +11,14 @@
 
 #include <filesystem>
 
+#include "store/sqlite_util.h"
+
 namespace aaj::store::sqlite_materials {
 namespace {
 
-Error db_error(sqlite3* db, const std::string& what) {
-  return Error{"store_unavailable", what + ": " + (db ? sqlite3_errmsg(db) : "no connection")};
-}
-
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return s_ != nullptr; }
-  void text(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  void blob(int i, std::string_view v) {
-    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  void integer(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
-  int step() { return sqlite3_step(s_); }
-  void reset() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  std::string col_text(int i) {
-    const void* p = sqlite3_column_blob(s_, i);  // text or blob, byte for byte
-    return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(s_, i)) : "";
-  }
-  int64_t col_int(int i) { return sqlite3_column_int64(s_, i); }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-};
-
-Status exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) == SQLITE_OK) return {};
-  std::string m = err ? err : sql;
-  sqlite3_free(err);
-  return Error{"store_unavailable", m};
-}
+using sqlite::db_error;
+using sqlite::exec;
+using sqlite::Stmt;
 
 // Runs body inside BEGIN … COMMIT; rolls back when it fails. DEFERRED: BEGIN IMMEDIATE would
 // take the write lock of every attached file, aaj.db's too; the first statement of each body

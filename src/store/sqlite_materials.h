@@ -25,8 +25,8 @@ inline constexpr const char* kFileName = "materials.db";
 // sets its pragmas. Error "store_unavailable".
 Status attach(sqlite3* db, const std::string& main_db_path);
 
-// CREATE TABLE/INDEX IF NOT EXISTS for answers and exports in the attached file: run for new
-// installations and, inside the upgrade transaction, as the step from version 4 to 5.
+// CREATE TABLE/INDEX IF NOT EXISTS for answers and exports in the attached file: run at every
+// open of the store, which makes it the step from version 4 to 5 as well as a new file's schema.
 extern const char* const kSchemaV5;
 
 Status add_answers(sqlite3* db, const std::vector<StoredAnswer>& answers);

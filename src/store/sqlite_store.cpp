@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "store/sqlite_materials.h"
+#include "store/sqlite_util.h"
 #include "store/store.h"
 
 namespace aaj::store {
@@ -122,39 +123,14 @@ CREATE TABLE IF NOT EXISTS resolutions (
 CREATE INDEX IF NOT EXISTS resolutions_by_prosecutor ON resolutions(prosecutor_iin, registered_at);
 )SQL";
 
-Error db_error(sqlite3* db, const std::string& what) {
-  return Error{"store_unavailable", what + ": " + (db ? sqlite3_errmsg(db) : "no connection")};
-}
-
-// One prepared statement, finalized on scope exit.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return s_ != nullptr; }
-  void text(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  void integer(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
-  int step() { return sqlite3_step(s_); }
-  std::string col_text(int i) {
-    auto* p = sqlite3_column_text(s_, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, i)) : "";
-  }
-  int64_t col_int(int i) { return sqlite3_column_int64(s_, i); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* s_ = nullptr;
-};
+using sqlite::db_error;
+using sqlite::Stmt;
 
 // How a write's outcome maps to domain errors (unset: not an error).
 struct Expect {
-  std::optional<Error> constraint = std::nullopt;    // a UNIQUE/CHECK/PRIMARY KEY violation
+  // A UNIQUE or PRIMARY KEY violation: the row exists. Other violations (a CHECK, NOT NULL) are
+  // not "exists": they stay store errors naming the constraint.
+  std::optional<Error> duplicate = std::nullopt;
   std::optional<Error> none_changed = std::nullopt;  // the statement matched no row
 };
 
@@ -168,7 +144,6 @@ class SqliteStore final : public Store {
     auto c = s->connect();
     if (!c) return c.error();
     sqlite3* db = *c;
-    char* err = nullptr;
     int version = 0;
     {
       Stmt v(db, "PRAGMA user_version");
@@ -176,13 +151,7 @@ class SqliteStore final : public Store {
     }
     // Version 0 is a new file: kSchema below creates everything at the current version. Older
     // files are upgraded in one transaction, column by column where a column may be missing.
-    auto exec = [&](const std::string& sql) -> Status {
-      if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) == SQLITE_OK) return {};
-      std::string m = err ? err : "migration";
-      sqlite3_free(err);
-      err = nullptr;
-      return Error{"store_unavailable", "migration: " + m};
-    };
+    auto exec = [&](const std::string& sql) { return sqlite::exec(db, sql, "migration"); };
     auto has_column = [&](const char* table, const char* column) {
       Stmt info(db, (std::string("PRAGMA table_info(") + table + ")").c_str());
       while (info.ok() && info.step() == SQLITE_ROW)
@@ -210,8 +179,6 @@ class SqliteStore final : public Store {
         migrated = exec(
             "ALTER TABLE webauthn_credentials ADD COLUMN backup_eligible INTEGER NOT NULL "
             "DEFAULT 0");
-      // 4 → 5: answers kept with their materials, and their exports (R-USE-2, R-USE-3).
-      if (migrated && version <= 4) migrated = exec(sqlite_materials::kSchemaV5);
       if (migrated)
         migrated = exec("COMMIT");
       else
@@ -221,12 +188,14 @@ class SqliteStore final : public Store {
       sqlite3_close(db);
       return migrated.error();
     }
-    if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK ||
-        sqlite3_exec(db, sqlite_materials::kSchemaV5, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string m = err ? err : "schema";
-      sqlite3_free(err);
+    // Every open, whatever the file's version (CREATE … IF NOT EXISTS): kSchema creates a new
+    // file's tables, and kSchemaV5 is also the step 4 → 5 (answers kept with their materials,
+    // and their exports: R-USE-2, R-USE-3), whose tables live in materials.db.
+    Status schema = sqlite::exec(db, kSchema, "schema");
+    if (schema) schema = sqlite::exec(db, sqlite_materials::kSchemaV5, "schema");
+    if (!schema) {
       sqlite3_close(db);
-      return Error{"store_unavailable", "schema: " + m};
+      return schema.error();
     }
     if (version < 6) {
       if (Status v6 = exec(kMigrateV6); !v6) {
@@ -253,7 +222,7 @@ class SqliteStore final : public Store {
         {u.iin, u.user_type, u.body_bin, u.full_name, u.phone, u.status,
          time::to_micros(u.created_at), time::to_micros(u.last_entry_at),
          time::to_micros(u.reminded_at)},
-        {.constraint = Error{"user_exists", "user " + u.iin + " exists"}});
+        {.duplicate = Error{"user_exists", "user " + u.iin + " exists"}});
   }
 
   // PRAGMA data_version on a connection of its own that never writes: it changes whenever any
@@ -405,7 +374,7 @@ class SqliteStore final : public Store {
     return execute(
         "INSERT INTO agreements(iin,version,text_sha256,cms,signed_at) VALUES(?,?,?,?,?)",
         {a.iin, a.version, a.text_sha256, a.cms_base64, time::to_micros(a.signed_at)},
-        {.constraint = Error{"agreement_exists", a.iin + " " + a.version}});
+        {.duplicate = Error{"agreement_exists", a.iin + " " + a.version}});
   }
 
   Result<std::optional<Agreement>> find_agreement(std::string_view iin,
@@ -436,7 +405,7 @@ class SqliteStore final : public Store {
         "backup_eligible) VALUES(?,?,?,?,?,?,?)",
         {c.id, c.iin, c.public_key_der, int64_t{c.alg}, c.sign_count, time::to_micros(c.created_at),
          int64_t{c.backup_eligible ? 1 : 0}},
-        {.constraint = Error{"credential_exists", c.id}});
+        {.duplicate = Error{"credential_exists", c.id}});
   }
 
   Result<std::vector<WebAuthnCredential>> credentials_of(std::string_view iin) override {
@@ -636,6 +605,10 @@ class SqliteStore final : public Store {
   }
 
   Status add_resolution(const Resolution& r) override {
+    // Also a CHECK of the table; said here with the code parse_resolution() gives it.
+    if (r.period_from > r.period_to)
+      return Error{"invalid_document",
+                   "period.from (" + r.period_from + ") is after period.to (" + r.period_to + ")"};
     std::string iins;
     for (const std::string& i : r.iins) iins += (iins.empty() ? "" : ",") + i;
     return execute(
@@ -644,7 +617,7 @@ class SqliteStore final : public Store {
         {r.id, r.prosecutor_iin, r.number, r.date, r.body_bin, iins, r.period_from, r.period_to,
          r.purpose, r.document, r.cms_base64, time::to_micros(r.registered_at),
          static_cast<int64_t>(r.log_seq)},
-        {.constraint = Error{"resolution_exists", "resolution " + r.number + " is registered"}});
+        {.duplicate = Error{"resolution_exists", "resolution " + r.number + " is registered"}});
   }
 
   Result<std::optional<Resolution>> find_resolution(std::string_view id) override {
@@ -688,32 +661,32 @@ class SqliteStore final : public Store {
     return with_db([&](sqlite3* db) { return sqlite_materials::add_answers(db, a); });
   }
   Result<std::vector<StoredAnswer>> answers_of_request(std::string_view id) override {
-    return with_result([&](sqlite3* db) { return sqlite_materials::answers_of_request(db, id); });
+    return with_db([&](sqlite3* db) { return sqlite_materials::answers_of_request(db, id); });
   }
   Result<std::vector<StoredAnswer>> answers_of_material(std::string_view type,
                                                         std::string_view number,
                                                         std::string_view body_bin) override {
-    return with_result([&](sqlite3* db) {
+    return with_db([&](sqlite3* db) {
       return sqlite_materials::answers_of_material(db, type, number, body_bin);
     });
   }
   Result<std::vector<std::pair<std::string, std::string>>> destroy_answers(
       const std::vector<std::pair<std::string, std::string>>& keys, const Destruction& d,
       bool* checkpointed) override {
-    return with_result(
+    return with_db(
         [&](sqlite3* db) { return sqlite_materials::destroy_answers(db, keys, d, checkpointed); });
   }
   Status add_export(const Export& e) override {
     return with_db([&](sqlite3* db) { return sqlite_materials::add_export(db, e); });
   }
   Result<std::optional<Export>> find_export(std::string_view id) override {
-    return with_result([&](sqlite3* db) { return sqlite_materials::find_export(db, id); });
+    return with_db([&](sqlite3* db) { return sqlite_materials::find_export(db, id); });
   }
   Status confirm_export(std::string_view id, time::Instant at) override {
     return with_db([&](sqlite3* db) { return sqlite_materials::confirm_export(db, id, at); });
   }
   Result<std::vector<Export>> list_exports(const ExportFilter& f) override {
-    return with_result([&](sqlite3* db) { return sqlite_materials::list_exports(db, f); });
+    return with_db([&](sqlite3* db) { return sqlite_materials::list_exports(db, f); });
   }
 
  private:
@@ -757,7 +730,11 @@ class SqliteStore final : public Store {
           st.integer(i++, std::get<int64_t>(a));
       }
       int rc = st.step();
-      if (rc == SQLITE_CONSTRAINT && expect.constraint) return *expect.constraint;
+      if (rc == SQLITE_CONSTRAINT && expect.duplicate) {
+        const int why = sqlite3_extended_errcode(db);
+        if (why == SQLITE_CONSTRAINT_UNIQUE || why == SQLITE_CONSTRAINT_PRIMARYKEY)
+          return *expect.duplicate;
+      }
       if (rc != SQLITE_DONE) return db_error(db, "write");
       if (expect.none_changed && sqlite3_changes(db) == 0) return *expect.none_changed;
       return {};
@@ -806,18 +783,9 @@ class SqliteStore final : public Store {
     sqlite3_close(db);
   }
 
+  // Runs f(db) on a connection of the pool; returns what f returns (a Status or a Result).
   template <class F>
-  Status with_db(F&& f) {
-    auto db = acquire();
-    if (!db) return db.error();
-    Status s = f(*db);
-    release(*db);
-    return s;
-  }
-
-  // with_db for a function returning a Result.
-  template <class F>
-  auto with_result(F&& f) -> decltype(f(nullptr)) {
+  auto with_db(F&& f) -> decltype(f(nullptr)) {
     auto db = acquire();
     if (!db) return db.error();
     auto r = f(*db);

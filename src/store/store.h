@@ -248,7 +248,8 @@ class Store {
                                   std::string_view body_bin) = 0;
 
   // Prosecutors' resolutions (schema v6). Error "resolution_exists" when this prosecutor has
-  // registered a resolution with this number already.
+  // registered a resolution with this number already; "invalid_document" when period_from is
+  // after period_to.
   virtual Status add_resolution(const Resolution& r) = 0;
   virtual Result<std::optional<Resolution>> find_resolution(std::string_view id) = 0;
   // One prosecutor's resolutions, newest registration first.

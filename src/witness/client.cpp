@@ -1,18 +1,15 @@
 #include "witness/client.h"
 
+#include "witness/internal.h"
+
 namespace aaj::witness {
 namespace {
 
+using internal::string_member;
 using nlohmann::json;
 
 Error unavailable(const std::string& detail) {
   return Error{"witness_unavailable", detail};
-}
-
-const std::string* string_member(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) return nullptr;
-  return &it->get_ref<const std::string&>();
 }
 
 // The witness's error answer as an Error, or witness_unavailable when it is not one.

@@ -4,42 +4,21 @@
 
 #include <set>
 
+#include "core/toml_reader.h"
 #include "pki/openssl_util.h"
 
 namespace aaj::witness {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path resolve(const fs::path& base, const std::string& p) {
-  if (p.empty()) return {};
-  fs::path path(p);
-  return path.is_absolute() ? path : (base / path).lexically_normal();
-}
-
-// Typed reads: a key present with the wrong type is an error, never silently the default.
-struct Reader {
-  const toml::table& t;
-  std::vector<std::string> wrong;
-  template <class T>
-  T get(const std::string& key, T fallback) {
-    auto node = t[key];
-    if (!node) return fallback;
-    if (auto v = node.template value<T>()) return *v;
-    wrong.push_back(key);
-    return fallback;
-  }
-};
+using toml_reader::resolve;
 
 }  // namespace
 
 Result<ServiceConfig> load_config(const fs::path& file) {
-  toml::table t;
-  try {
-    t = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    return Error{"config", file.string() + ": " + std::string(e.description())};
-  }
+  auto parsed = toml_reader::parse_file(file);
+  if (!parsed) return parsed.error();
+  const toml::table& t = *parsed;
   static const std::set<std::string> known = {"name",
                                               "listen",
                                               "tls_cert",
@@ -59,38 +38,23 @@ Result<ServiceConfig> load_config(const fs::path& file) {
   ServiceConfig c;
   c.file = fs::absolute(file);
   const fs::path base = c.file.parent_path();
-  Reader rd{t, {}};
+  toml_reader::Reader rd;
+  auto str = [&](const char* key) { return rd.get(t[key], key, std::string()); };
   Config& w = c.witness;
-  w.name = rd.get("name", std::string());
-  c.listen = rd.get("listen", std::string());
-  c.tls_cert = resolve(base, rd.get("tls_cert", std::string()));
-  c.tls_key = resolve(base, rd.get("tls_key", std::string()));
-  w.log_id = rd.get("log_id", std::string());
-  w.operator_bin = rd.get("operator_bin", std::string());
-  w.crl_dir = resolve(base, rd.get("crl_dir", std::string()));
-  const int64_t reload = rd.get("crl_reload_seconds", int64_t{w.crl_reload_seconds});
-  w.key_store = resolve(base, rd.get("key_store", std::string()));
-  c.key_store_password_file = resolve(base, rd.get("key_store_password_file", std::string()));
-  w.state_dir = resolve(base, rd.get("state_dir", std::string()));
-  if (auto node = t["trust"]) {
-    const toml::array* arr = node.as_array();
-    if (!arr) {
-      rd.wrong.push_back("trust");
-    } else {
-      for (size_t i = 0; i < arr->size(); ++i) {
-        auto s = (*arr)[i].value<std::string>();
-        if (!s)
-          rd.wrong.push_back("trust[" + std::to_string(i) + "]");
-        else
-          w.trust.push_back(resolve(base, *s));
-      }
-    }
-  }
-  if (!rd.wrong.empty()) {
-    std::string keys;
-    for (const auto& k : rd.wrong) keys += (keys.empty() ? "" : ", ") + k;
-    return Error{"config", file.string() + ": wrong type for " + keys};
-  }
+  w.name = str("name");
+  c.listen = str("listen");
+  c.tls_cert = resolve(base, str("tls_cert"));
+  c.tls_key = resolve(base, str("tls_key"));
+  w.log_id = str("log_id");
+  w.operator_bin = str("operator_bin");
+  w.crl_dir = resolve(base, str("crl_dir"));
+  const int64_t reload =
+      rd.get(t["crl_reload_seconds"], "crl_reload_seconds", int64_t{w.crl_reload_seconds});
+  w.key_store = resolve(base, str("key_store"));
+  c.key_store_password_file = resolve(base, str("key_store_password_file"));
+  w.state_dir = resolve(base, str("state_dir"));
+  for (const std::string& p : rd.strings(t["trust"], "trust")) w.trust.push_back(resolve(base, p));
+  if (Status s = rd.check(file.string()); !s) return s.error();
   for (const auto& [key, missing] : {std::pair<const char*, bool>{"name", w.name.empty()},
                                      {"listen", c.listen.empty()},
                                      {"tls_cert", c.tls_cert.empty()},

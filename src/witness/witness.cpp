@@ -11,13 +11,17 @@
 #include <cstring>
 #include <limits>
 
+#include "core/ids.h"
+#include "journal/codec.h"
 #include "pki/openssl_util.h"
+#include "witness/internal.h"
 
 namespace aaj::witness {
 namespace {
 
 namespace fs = std::filesystem;
 namespace merkle = journal::merkle;
+using internal::string_member;
 using nlohmann::json;
 
 // A consistency proof has at most about 2*log2(n) hashes; n <= 2^62 keeps it well below this.
@@ -50,12 +54,6 @@ std::optional<int64_t> int_member(const json& obj, const char* key) {
   return it->get<int64_t>();
 }
 
-const std::string* string_member(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) return nullptr;
-  return &it->get_ref<const std::string&>();
-}
-
 // Canonical JSON has integers only: a float has no single canonical rendering.
 bool has_float(const json& v) {
   if (v.is_number_float()) return true;
@@ -67,19 +65,6 @@ bool has_float(const json& v) {
 
 std::string errno_text(const std::string& what) {
   return what + ": " + std::strerror(errno);
-}
-
-// write(2) until all of `data` is written.
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
 }
 
 // Makes a rename or file creation in `dir` durable.
@@ -149,13 +134,6 @@ Result<pki::CertInfo> verify_detached_b64(const json& head, std::string_view b64
                                       r.signer.bin + "\" (" + r.signer.common_name +
                                       "), expected " + std::string(expected_bin)};
   return r.signer;
-}
-
-bool twelve_digits(const std::string& s) {
-  if (s.size() != 12) return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
-  return true;
 }
 
 }  // namespace
@@ -242,7 +220,7 @@ const std::vector<std::string>& error_codes() {
 Result<std::unique_ptr<Witness>> Witness::open(Config cfg) {
   if (cfg.name.empty()) return Error{"config", "the witness needs a name"};
   if (cfg.log_id.empty()) return Error{"config", "log_id is required"};
-  if (!twelve_digits(cfg.operator_bin))
+  if (!ids::is_twelve_digits(cfg.operator_bin))
     return Error{"config", "operator_bin must be 12 digits, got \"" + cfg.operator_bin + "\""};
   if (cfg.state_dir.empty()) return Error{"config", "state_dir is required"};
   if (cfg.key_store.empty()) return Error{"config", "key_store is required"};
@@ -339,8 +317,12 @@ Status Witness::store_state(const json& state) {
   const std::string data = state.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Error{"witness_storage_failed", errno_text(tmp.string())};
-  bool ok = write_all(fd, data) && ::fsync(fd) == 0;
-  std::string why = ok ? "" : errno_text("writing " + tmp.string());
+  std::string why;
+  if (Status w = journal::codec::write_all(fd, data); !w)
+    why = "writing " + tmp.string() + ": " + w.error().detail;
+  else if (::fsync(fd) != 0)
+    why = errno_text("fsync " + tmp.string());
+  bool ok = why.empty();
   if (::close(fd) != 0 && ok) {
     ok = false;
     why = errno_text("closing " + tmp.string());
@@ -353,7 +335,13 @@ Status Witness::store_state(const json& state) {
   return {};
 }
 
-Status Witness::record_refusal(const Error& why, const json& request) {
+Result<bool> Witness::record_refusal(const Error& why, const json& request) {
+  // Signed heads are public (GET /v1/latest) and only the head is signed: the same head with
+  // any previous_size and proof can be replayed at will. Bound the lines per (code, head).
+  std::string key =
+      why.code + "\n" + pki::sha256_hex(canonical_head(request["checkpoint"]["head"]));
+  int& lines = refusal_lines_[std::move(key)];
+  if (lines >= kMaxRefusalLines) return false;
   const auto now = time::now();
   json held = nullptr;
   if (held_) held = {{"head", held_->head}, {"signature", held_->signature}};
@@ -366,9 +354,12 @@ Status Witness::record_refusal(const Error& why, const json& request) {
                {"held", std::move(held)}};
   const std::string data = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   // O_APPEND and one write per line: a crash can leave at most a partial last line.
-  if (!write_all(refused_fd_, data) || ::fdatasync(refused_fd_) != 0)
+  if (Status w = journal::codec::write_all(refused_fd_, data); !w)
+    return Error{"witness_storage_failed", "refused.log: " + w.error().detail};
+  if (::fdatasync(refused_fd_) != 0)
     return Error{"witness_storage_failed", errno_text("refused.log")};
-  return {};
+  ++lines;
+  return true;
 }
 
 json Witness::latest_tree_locked() const {
@@ -393,12 +384,16 @@ Result<json> Witness::submit(const json& request, json* latest) {
                  "an earlier state write failed (" + broken_detail_ + "); restart the witness"};
 
   auto refuse = [&](Error e) -> Error {
-    if (Status s = record_refusal(e, request); !s) {
+    Result<bool> written = record_refusal(e, request);
+    if (!written) {
       spdlog::error("{}", json{{"event", "witness_refusal_not_recorded"},
                                {"code", e.code},
-                               {"detail", s.error().detail}}
+                               {"detail", written.error().detail}}
                               .dump(-1, ' ', false, json::error_handler_t::replace));
-      e.detail += " (not recorded in refused.log: " + s.error().detail + ")";
+      e.detail += " (not recorded in refused.log: " + written.error().detail + ")";
+    } else if (!*written) {
+      e.detail += " (not recorded in refused.log again: this head was refused for this reason " +
+                  std::to_string(kMaxRefusalLines) + " times already)";
     }
     return e;
   };

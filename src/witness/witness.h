@@ -33,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -156,14 +157,20 @@ class Witness {
   // {"at","at_astana","reason":{"code","detail"},"checkpoint","previous_size","consistency",
   //  "held":{"head","signature"} (the witness's last co-signed signed head, null before the
   //  first)}: only the operator can sign heads, so such a line is evidence, and unsigned
-  // garbage cannot fill the disk. If that append fails, the refusal stands and its detail says
-  // so.
+  // garbage cannot fill the disk. Signed heads are public, though (GET /v1/latest), and only the
+  // head is signed, not previous_size or the proof: so at most kMaxRefusalLines lines are
+  // written per (code, canonical head) while the witness runs; beyond that the refusal is still
+  // answered, its detail saying it was not recorded again. If the append fails, the refusal
+  // stands and its detail says so.
   //
   // `latest` (if not null) receives {"size","root"} of the last co-signed tree as the decision
   // saw it (size 0 and the empty tree's root before the first), for the 409 answers.
   // Thread-safe: concurrent calls are serialized around the check-and-store, so two heads can
   // never both be co-signed against the same previous state.
   Result<nlohmann::json> submit(const nlohmann::json& request, nlohmann::json* latest = nullptr);
+
+  // How many refused.log lines one (code, head) pair gets while the witness runs.
+  static constexpr int kMaxRefusalLines = 16;
 
   // {"size","root","head","signature","cosignature","witness"} of the last co-signed head, or
   // nullopt before the first. Thread-safe.
@@ -183,8 +190,9 @@ class Witness {
   explicit Witness(Config cfg) : cfg_(std::move(cfg)) {}
   Status load_state();
   Status store_state(const nlohmann::json& state);
-  // Appends one line to refused.log; returns the failure, if any.
-  Status record_refusal(const Error& why, const nlohmann::json& request);
+  // Appends one line to refused.log unless the (why.code, head) pair has had kMaxRefusalLines
+  // already. Returns whether it wrote the line, or the failure.
+  Result<bool> record_refusal(const Error& why, const nlohmann::json& request);
   nlohmann::json latest_tree_locked() const;
 
   const Config cfg_;
@@ -199,6 +207,8 @@ class Witness {
   mutable std::mutex mu_;  // guards the fields below and every write to the state files
   std::optional<Held> held_;
   bool broken_ = false;  // a state write failed: refuse until restarted
+  // refused.log lines written per code + '\n' + SHA-256 (hex) of the canonical head.
+  std::unordered_map<std::string, int> refusal_lines_;
   std::string broken_detail_;
 };
 

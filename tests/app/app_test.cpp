@@ -90,6 +90,69 @@ timeout_ms = "fast"
   fs::remove_all(dir);
 }
 
+// Exact typing and ranges (W6): a negative journal.segment_records used to wrap to a huge
+// unsigned (never sealing), a boolean read as the integer 1, a float as an integer.
+TEST(Config, ANegativeCountOrAConvertibleValueIsAnErrorNamingTheKey) {
+  char tmpl[] = "/tmp/aaj-cfg-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  const std::string base = R"(
+[server]
+listen = "127.0.0.1:9443"
+tls_cert = "s.pem"
+tls_key = "s.key"
+[pki]
+trust = ["ca.pem"]
+crl_dir = "crl"
+[sources.default]
+url = "http://127.0.0.1:9470"
+)";
+  auto load = [&](const std::string& extra) {
+    std::ofstream(dir / "a.toml", std::ios::trunc) << base << extra;
+    return app::load_config(dir / "a.toml");
+  };
+  auto ok = load("[journal]\nsegment_records = 5000\n");
+  ASSERT_TRUE(ok.ok()) << ok.error().detail;
+  EXPECT_EQ(ok->segment_records, 5000u);
+  ok = load("[journal]\nsegment_records = 0\n");  // 0: sealed by time only
+  ASSERT_TRUE(ok.ok()) << ok.error().detail;
+  EXPECT_EQ(ok->segment_records, 0u);
+
+  auto neg = load("[journal]\nsegment_records = -1\n");
+  ASSERT_FALSE(neg.ok());
+  EXPECT_EQ(neg.error().code, "config");
+  EXPECT_NE(neg.error().detail.find("journal.segment_records = -1 is out of range"),
+            std::string::npos)
+      << neg.error().detail;
+  std::ofstream(dir / "a.toml", std::ios::trunc)
+      << std::string(base).replace(base.find("tls_key"), 0, "max_body_bytes = -1\n");
+  auto mb = app::load_config(dir / "a.toml");
+  ASSERT_FALSE(mb.ok());
+  EXPECT_NE(mb.error().detail.find("server.max_body_bytes = -1 is out of range"), std::string::npos)
+      << mb.error().detail;
+
+  std::ofstream(dir / "a.toml", std::ios::trunc)
+      << base << "[auth]\ninactive_days = true\nsession_ttl_seconds = 60.0\n";
+  auto typed = app::load_config(dir / "a.toml");
+  ASSERT_FALSE(typed.ok());
+  EXPECT_NE(typed.error().detail.find("auth.inactive_days"), std::string::npos)
+      << typed.error().detail;
+  EXPECT_NE(typed.error().detail.find("auth.session_ttl_seconds"), std::string::npos)
+      << typed.error().detail;
+  auto big = load("[auth]\ninactive_days = 4294967296\n");
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().detail.find("auth.inactive_days = 4294967296 is out of range"),
+            std::string::npos)
+      << big.error().detail;
+  // Arrays of strings hold strings only: an element of another type is named, not skipped.
+  const std::string trust = "trust = [\"ca.pem\"]";
+  std::ofstream(dir / "a.toml", std::ios::trunc)
+      << std::string(base).replace(base.find(trust), trust.size(), "trust = [\"ca.pem\", 7]");
+  auto arr = app::load_config(dir / "a.toml");
+  ASSERT_FALSE(arr.ok());
+  EXPECT_NE(arr.error().detail.find("pki.trust[1]"), std::string::npos) << arr.error().detail;
+  fs::remove_all(dir);
+}
+
 TEST(Config, HostPort) {
   auto a = app::split_host_port("127.0.0.1:8443");
   ASSERT_TRUE(a.ok());

@@ -561,6 +561,42 @@ TEST_F(Pipeline, EntryAcceptsDetachedSignatureAndRefusesAForeignNonce) {
   EXPECT_EQ(foreign.body["error"]["code"], "bad_signature");
 }
 
+// `aaj client request --save FILE`: the answer's bytes in FILE; when FILE cannot be written the
+// command fails (it used to print a line and exit 0, as if the answer had been saved).
+TEST_F(Pipeline, ClientRequestFailsWhenTheAnswerCannotBeSaved) {
+  const json& u = inst->user("prosecutor");
+  auto run = [&](const fs::path& save) {
+    return run_aaj({"client",       "request",
+                    "--server",     inst->url(),
+                    "--ca",         inst->ca(),
+                    "--auth-store", u["auth_key_store"].get<std::string>(),
+                    "--sign-store", u["key_store"].get<std::string>(),
+                    "--password",   u["password"].get<std::string>(),
+                    "--resource",   "R01",
+                    "--ground",     kCriminal.dump(),
+                    "--subject",    json{{"iin", subject_iin()}}.dump(),
+                    "--purpose",    kPurpose,
+                    "--sms-outbox", (inst->dir() / "data/sms-outbox").string(),
+                    "--save",       save.string()});
+  };
+  const fs::path good = inst->dir() / "saved-answer.json";
+  auto ok = run(good);
+  ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  std::ifstream in(good, std::ios::binary);
+  json saved = json::parse(in, nullptr, false);
+  ASSERT_TRUE(saved.is_object()) << ok.out;
+  EXPECT_EQ(saved["resource"], "R01");
+
+  const fs::path bad = inst->dir() / "no-such-folder/answer.json";
+  auto failed = run(bad);
+  EXPECT_EQ(failed.exit_code, 1) << failed.out << failed.err;
+  EXPECT_NE(failed.err.find("save_failed"), std::string::npos) << failed.err;
+  EXPECT_NE(failed.err.find(bad.string()), std::string::npos) << failed.err;
+  EXPECT_FALSE(fs::exists(bad));
+  // The answer still reaches the screen: the request was answered and logged.
+  EXPECT_NE(failed.out.find("\"resource\": \"R01\""), std::string::npos) << failed.out;
+}
+
 // Runs last: every request id answered above is in the log; the log verifies; one changed byte
 // makes `aaj log verify` fail and name the record.
 TEST_F(Pipeline, EveryOutcomeIsLoggedAndTheChainVerifies) {

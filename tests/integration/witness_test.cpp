@@ -262,5 +262,18 @@ TEST_F(WitnessIt, ASecondWitnessOnTheSameStateAndBadConfigurationsDoNotStart) {
   EXPECT_EQ(code_of(latest(client())), "<ok>");
 }
 
+// A configuration path that is not UTF-8 used to end `aaj serve` with an uncaught nlohmann
+// type_error (the path in the JSON error line): each service now says what is wrong and exits 1.
+TEST(ServiceCommands, AConfigurationPathThatIsNotUtf8IsAClearError) {
+  for (const char* command : {"serve", "sourcesim", "witness"}) {
+    auto r = run_aaj({command, "--config", "\xff.toml"});
+    EXPECT_EQ(r.exit_code, 1) << command << ": " << r.out << r.err;
+    EXPECT_NE(r.out.find("\"event\":\"config_error\""), std::string::npos)
+        << command << ": " << r.out << r.err;
+    // The byte is shown as U+FFFD.
+    EXPECT_NE(r.out.find("\xef\xbf\xbd.toml"), std::string::npos) << command << ": " << r.out;
+  }
+}
+
 }  // namespace
 }  // namespace aaj::testing

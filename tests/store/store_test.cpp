@@ -181,12 +181,17 @@ TEST_F(StoreTest, ResolutionsRoundTripAndNumbersAreUniquePerProsecutor) {
   again.iins.clear();
   ASSERT_TRUE(store_->add_resolution(again).ok());
   EXPECT_TRUE((*store_->find_resolution(again.id))->iins.empty());
-  // An inverted period cannot be stored.
+  // An inverted period cannot be stored, and is not taken for a duplicate: the table's CHECK
+  // used to come back as "resolution_exists".
   store::Resolution inverted = again;
   inverted.id = "0b8e7c2a-0000-4000-8000-000000000003";
   inverted.number = "3";
   inverted.period_from = "2026-12-01";
-  EXPECT_FALSE(store_->add_resolution(inverted).ok());
+  ASSERT_GT(inverted.period_from, inverted.period_to);
+  auto refused = store_->add_resolution(inverted);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "invalid_document") << refused.error().detail;
+  EXPECT_FALSE(store_->find_resolution(inverted.id)->has_value());
 
   auto mine = store_->resolutions_of("850615300000");
   ASSERT_TRUE(mine.ok());
@@ -210,8 +215,17 @@ TEST(StoreMigration, VersionFourDatabaseGainsResolutions) {
       SQLITE_OK);
   sqlite3_close(db);
 
+  // A v4 file had no materials.db either: its tables come with the upgrade.
+  for (const char* f : {"materials.db", "materials.db-wal", "materials.db-shm"})
+    fs::remove(dir / f);
   auto s = store::open_store({"sqlite", dir, ""});
   ASSERT_TRUE(s.ok()) << s.error().detail;
+  EXPECT_TRUE(fs::exists(dir / "materials.db"));
+  auto answers = (*s)->answers_of_request("nothing");
+  ASSERT_TRUE(answers.ok()) << answers.error().detail;
+  EXPECT_TRUE(answers->empty());
+  auto exports = (*s)->list_exports({});
+  ASSERT_TRUE(exports.ok()) << exports.error().detail;
   store::Resolution r;
   r.id = "id";
   r.prosecutor_iin = "850615300000";

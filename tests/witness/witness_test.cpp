@@ -241,6 +241,63 @@ TEST_F(WitnessTest, ATamperedOrMisshapenProofIsInconsistent) {
             "inconsistent");
 }
 
+TEST_F(WitnessTest, ReplayingAPublishedHeadWithBogusProofsCannotFillRefusedLog) {
+  auto w = open();
+  ASSERT_TRUE(w);
+  Log log;
+  log.grow_to(6);
+  ASSERT_EQ(code_of(w->submit(offer(log, 0))), "<ok>");
+  // Anyone can read a signed head from GET /v1/latest; only the head is signed, so previous_size
+  // and the proof can be anything.
+  log.grow_to(13);
+  json published = sign_head(log.head(), keys().system_sign);
+  const fs::path refused = dir_ / "state/refused.log";
+  std::mt19937 rng(7);
+  auto bogus_proof = [&] {
+    std::vector<std::string> proof;
+    for (int i = 0; i < 1 + static_cast<int>(rng() % 5); ++i) {
+      std::string h(64, '0');
+      for (char& c : h) c = "0123456789abcdef"[rng() % 16];
+      proof.push_back(h);
+    }
+    return proof;
+  };
+  const int cap = Witness::kMaxRefusalLines;
+  uintmax_t size_at_cap = 0;
+  for (int i = 0; i < 3 * cap; ++i) {
+    json latest;
+    auto r = w->submit(request(published, 6, bogus_proof()), &latest);
+    ASSERT_EQ(code_of(r), "inconsistent") << i;
+    EXPECT_EQ(http_status(r.error().code), 409);
+    EXPECT_EQ(latest["size"], 6);
+    const bool recorded = i < cap;
+    EXPECT_EQ(detail_of(r).find("not recorded") == std::string::npos, recorded)
+        << i << ": " << detail_of(r);
+    if (i == cap - 1) size_at_cap = fs::file_size(refused);
+  }
+  EXPECT_EQ(refusals().size(), static_cast<size_t>(cap));
+  EXPECT_EQ(fs::file_size(refused), size_at_cap);
+
+  // Another reason for the same head has its own lines, bounded the same way.
+  for (int i = 0; i < 2 * cap; ++i)
+    ASSERT_EQ(code_of(w->submit(request(published, 3, bogus_proof()))), "wrong_previous_size");
+  EXPECT_EQ(refusals().size(), static_cast<size_t>(2 * cap));
+
+  // Another signed head is recorded.
+  log.grow_to(14);
+  Log forged(2);
+  forged.grow_to(14);
+  ASSERT_EQ(
+      code_of(w->submit(request(sign_head(forged.head(), keys().system_sign), 6, bogus_proof()))),
+      "inconsistent");
+  auto lines = refusals();
+  ASSERT_EQ(lines.size(), static_cast<size_t>(2 * cap + 1));
+  EXPECT_EQ(lines.back()["checkpoint"]["head"]["root"], merkle::to_hex(forged.root()));
+
+  // The honest continuation is still co-signed.
+  EXPECT_EQ(code_of(w->submit(offer(log, 6))), "<ok>");
+}
+
 TEST_F(WitnessTest, ASmallerHeadIsStale) {
   auto w = open();
   ASSERT_TRUE(w);
@@ -737,6 +794,15 @@ state_dir = "state"
   EXPECT_NE(e.find("state_dir is required"), std::string::npos) << e;
   e = error_of(good + "crl_reload_seconds = 0\n");
   EXPECT_NE(e.find("crl_reload_seconds"), std::string::npos) << e;
+  // Exact typing: toml++'s converting read took `true` for the integer 1 (W6); a float is not an
+  // integer either.
+  e = error_of(good + "crl_reload_seconds = true\n");
+  EXPECT_NE(e.find("wrong type for crl_reload_seconds"), std::string::npos) << e;
+  EXPECT_EQ(e.rfind("config", 0), 0u) << e;
+  e = error_of(good + "crl_reload_seconds = 5.0\n");
+  EXPECT_NE(e.find("wrong type for crl_reload_seconds"), std::string::npos) << e;
+  e = error_of(replace("name = \"prosecutor-general\"", "name = true"));
+  EXPECT_NE(e.find("wrong type for name"), std::string::npos) << e;
   e = error_of(replace("witness.pass", "missing.pass"));
   EXPECT_EQ(e.rfind("unreadable", 0), 0u) << e;
   e = error_of("name = \n");
