@@ -386,8 +386,14 @@ http::Response GatewayImpl::evidence_package(const http::Request& req) {
   if (rows->front().iin != iin)
     return answer_access_refused(req, "evidence", iin, request_id,
                                  {"not_your_answer", "only the user who made the request"});
-  auto lines = evidence::request_records(cfg_.journal_dir, rows->front().log_seq, request_id);
-  if (!lines) return error_response("journal_unavailable", "", lines.error().detail);
+  // The request's records, from every stored answer's (one per resource of the request).
+  std::vector<uint64_t> seqs;
+  for (const auto& a : *rows) seqs.push_back(a.log_seq);
+  auto lines = evidence::request_records(cfg_.journal_dir, seqs, request_id);
+  if (!lines)
+    return error_response(
+        lines.error().code == "record_unknown" ? "evidence_unavailable" : "journal_unavailable", "",
+        lines.error().detail);
   json newest = json::parse(journal_->latest_head(), nullptr, false);
   if (!newest.is_object() || !newest.contains("head"))
     return error_response("evidence_unavailable", "", "the log has no signed head yet");

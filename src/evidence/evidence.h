@@ -4,6 +4,7 @@
 // apart from the verifier given; thread-safe.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,14 +27,28 @@ std::string operator_bin(std::string_view log_id);
 Status check_system_signature(const pki::CmsVerifier& verifier, std::string_view canonical,
                               std::string_view signature_b64);
 
-// journal::VerifyOptions that check every signature with check_system_signature.
-journal::VerifyOptions signature_checks(std::shared_ptr<const pki::CmsVerifier> verifier);
+// A signed head {"head","signature"} given with a proof: of this size and root (hex), signed by
+// the system (check_system_signature). A null signed head is refused ("unsigned"): a proof
+// against an unsigned root proves nothing. Errors: "malformed" (not {head, signature}),
+// "unsigned", "bad_proof" (another size or root), check_system_signature's.
+Status check_signed_head(const pki::CmsVerifier& verifier, const nlohmann::json& signed_head,
+                         uint64_t size, const std::string& root);
 
-// Verifies an answer's seal (§4) against the answer's data text (the exact bytes of "data"; "" to
-// skip the data check, e.g. for a refusal): the data's SHA-256 is the leaf's answer_sha256, the
-// leaf reaches the batch root, and the head is signed by the system (check_system_signature).
-// Errors: "bad_seal" naming what failed, or check_system_signature's.
+// Type-checked reads of JSON members that never throw: the string (or "") and the unsigned
+// integer (or nullopt) at `key` of `obj`, whatever obj is.
+std::string string_of(const nlohmann::json& obj, const char* key);
+std::optional<uint64_t> uint_of(const nlohmann::json& obj, const char* key);
+
+// Verifies an answer's seal (§4) against the answer's data text (the exact bytes of "data";
+// nullopt when the answer carries none): the data's SHA-256 is the leaf's answer_sha256, the leaf
+// reaches the batch root, and the head is signed by the system (check_system_signature). A leaf
+// that names an answer_sha256 needs the data: without it the seal proves nothing about the
+// answer ("answer_missing"). Errors: "bad_seal" naming what failed, "answer_missing", or
+// check_system_signature's.
 Status verify_seal(const pki::CmsVerifier& verifier, const nlohmann::json& seal,
-                   std::string_view data_text);
+                   std::optional<std::string_view> data_text);
+// The same without the answer (a seal checked for its record only, e.g. in an evidence package,
+// which checks the answers against the records itself).
+Status verify_record_seal(const pki::CmsVerifier& verifier, const nlohmann::json& seal);
 
 }  // namespace aaj::evidence

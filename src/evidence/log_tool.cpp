@@ -5,11 +5,13 @@
 
 #include "core/json_scan.h"
 #include "evidence/evidence.h"
+#include "journal/heads.h"
 #include "journal/journal.h"
 #include "journal/merkle.h"
 #include "journal/segments.h"
 #include "journal/tree.h"
 #include "pki/crl.h"
+#include "pki/openssl_util.h"
 #include "pki/trust.h"
 
 namespace aaj::evidence {
@@ -27,11 +29,15 @@ int refuse(std::ostream& out, const std::string& code, const std::string& detail
   return print(out, {{"ok", false}, {"error", {{"code", code}, {"detail", detail}}}}, exit);
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// Runs a command's body; JSON of an unexpected shape that slipped past its type checks is
+// refused as malformed input (exit 2) instead of ending the process.
+template <class F>
+int guarded(std::ostream& out, const F& body) {
+  try {
+    return body();
+  } catch (const json::exception& e) {
+    return refuse(out, "malformed", std::string("unexpected JSON: ") + e.what(), 2);
+  }
 }
 
 // The log's tree: the stored hashes when they cover `size` records, else rebuilt in memory
@@ -77,51 +83,19 @@ uint64_t record_count(const fs::path& dir) {
   return n;
 }
 
-// Signed heads of heads.log, in order.
-std::vector<json> signed_heads(const fs::path& dir) {
-  std::vector<json> out;
-  std::ifstream in(dir / journal::files::kHeadsFile, std::ios::binary);
-  for (std::string line; std::getline(in, line);) {
-    auto j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains("head") && j["head"].is_object()) out.push_back(std::move(j));
-  }
+// The signed heads of heads.log, in order (lines that are not heads are left out).
+std::vector<journal::heads::HeadLine> signed_heads(const fs::path& dir) {
+  std::vector<journal::heads::HeadLine> out;
+  journal::heads::HeadsReader in(dir / journal::files::kHeadsFile);
+  for (journal::heads::HeadsReader::Line l; in.next(l);)
+    if (l.head && l.head->is_signed()) out.push_back(std::move(*l.head));
   return out;
 }
 
-json head_of_size(const std::vector<json>& heads, uint64_t size) {
+json head_of_size(const std::vector<journal::heads::HeadLine>& heads, uint64_t size) {
   for (const auto& h : heads)
-    if (h["head"].value("size", uint64_t{0}) == size) return h;
+    if (h.size == size) return h.value;
   return nullptr;
-}
-
-std::vector<std::string> hexes(const std::vector<merkle::Hash>& v) {
-  std::vector<std::string> out;
-  for (const auto& h : v) out.push_back(merkle::to_hex(h));
-  return out;
-}
-
-Result<std::vector<merkle::Hash>> unhex_list(const json& list) {
-  if (!list.is_array()) return Error{"malformed", "proof is not a list"};
-  std::vector<merkle::Hash> out;
-  for (const auto& h : list) {
-    auto v = h.is_string() ? merkle::from_hex(h.get<std::string>()) : std::nullopt;
-    if (!v) return Error{"malformed", "a proof hash is not 64 hex characters"};
-    out.push_back(*v);
-  }
-  return out;
-}
-
-// A signed head, when present, must be of this size and root and signed by the system.
-Status check_signed_head(const pki::CmsVerifier& verifier, const json& signed_head, uint64_t size,
-                         const std::string& root) {
-  if (signed_head.is_null()) return {};
-  if (!signed_head.is_object() || !signed_head.contains("head") ||
-      !signed_head.contains("signature") || !signed_head["signature"].is_string())
-    return Error{"malformed", "signed_head is not {head, signature}"};
-  const json& h = signed_head["head"];
-  if (h.value("size", uint64_t{0}) != size || h.value("root", std::string()) != root)
-    return Error{"bad_proof", "the signed head is of another size or root"};
-  return check_system_signature(verifier, h.dump(), signed_head["signature"].get<std::string>());
 }
 
 }  // namespace
@@ -152,12 +126,10 @@ int log_verify(const fs::path& dir, const pki::CmsVerifier* verifier, std::ostre
   return journal::log_verify_command(dir, out, opts);
 }
 
-int log_prove_inclusion(const fs::path& dir, uint64_t seq, std::optional<uint64_t> size,
-                        std::ostream& out) {
+static int log_prove_inclusion_unguarded(const fs::path& dir, uint64_t seq,
+                                         std::optional<uint64_t> size, std::ostream& out) {
   const auto heads = signed_heads(dir);
-  const uint64_t n =
-      size ? *size
-           : (!heads.empty() ? heads.back()["head"].value("size", uint64_t{0}) : record_count(dir));
+  const uint64_t n = size ? *size : (!heads.empty() ? heads.back().size : record_count(dir));
   if (seq == 0 || seq > n)
     return refuse(out, "bad_argument", "seq must be 1.." + std::to_string(n) + " (the tree's size)",
                   2);
@@ -178,17 +150,15 @@ int log_prove_inclusion(const fs::path& dir, uint64_t seq, std::optional<uint64_
                 {"record", record},
                 {"size", n},
                 {"root", merkle::to_hex(*root)},
-                {"proof", hexes(*proof)},
+                {"proof", journal::heads::hex_list(*proof)},
                 {"signed_head", head_of_size(heads, n)}},
                0);
 }
 
-int log_prove_consistency(const fs::path& dir, uint64_t from, std::optional<uint64_t> to,
-                          std::ostream& out) {
+static int log_prove_consistency_unguarded(const fs::path& dir, uint64_t from,
+                                           std::optional<uint64_t> to, std::ostream& out) {
   const auto heads = signed_heads(dir);
-  const uint64_t n =
-      to ? *to
-         : (!heads.empty() ? heads.back()["head"].value("size", uint64_t{0}) : record_count(dir));
+  const uint64_t n = to ? *to : (!heads.empty() ? heads.back().size : record_count(dir));
   if (from == 0 || from > n)
     return refuse(out, "bad_argument", "from must be 1.." + std::to_string(n), 2);
   auto tree = Tree::open(dir, n);
@@ -207,110 +177,154 @@ int log_prove_consistency(const fs::path& dir, uint64_t from, std::optional<uint
          {"signed_head", head_of_size(heads, from)}}},
        {"to",
         {{"size", n}, {"root", merkle::to_hex(*root_n)}, {"signed_head", head_of_size(heads, n)}}},
-       {"proof", hexes(*proof)}},
+       {"proof", journal::heads::hex_list(*proof)}},
       0);
 }
 
 int check_proof(const fs::path& file, const pki::CmsVerifier& verifier, std::ostream& out) {
-  json p = json::parse(slurp(file), nullptr, false);
-  if (!p.is_object()) return refuse(out, "malformed", file.string() + " is not JSON", 2);
-  auto bad = [&](const Error& e) { return refuse(out, e.code, e.detail, 1); };
-  const std::string kind = p.value("kind", std::string());
-  auto proof = unhex_list(p.value("proof", json()));
-  if (!proof) return bad(proof.error());
-  if (kind == "inclusion") {
-    const auto seq = p.value("seq", uint64_t{0}), size = p.value("size", uint64_t{0});
-    auto root = merkle::from_hex(p.value("root", std::string()));
-    const std::string record = p.value("record", std::string());
-    if (!root || seq == 0) return bad({"malformed", "seq, root and record are required"});
-    // The record is a canonical, self-consistent log record of that seq.
-    json rec = json::parse(record, nullptr, false);
-    if (!rec.is_object() || rec.value("seq", uint64_t{0}) != seq)
-      return bad({"bad_proof", "the record is not the log record of seq " + std::to_string(seq)});
-    Status in = merkle::check_record(*proof, static_cast<int64_t>(size), *root,
-                                     static_cast<int64_t>(seq - 1), merkle::leaf_hash(record));
-    if (!in) return bad(in.error());
-    if (Status s = check_signed_head(verifier, p.value("signed_head", json()), size,
-                                     merkle::to_hex(*root));
-        !s)
-      return bad(s.error());
-    return print(out,
-                 {{"ok", true},
-                  {"kind", kind},
-                  {"seq", seq},
-                  {"size", size},
-                  {"signed", !p.value("signed_head", json()).is_null()}},
-                 0);
-  }
-  if (kind == "consistency") {
-    const json& f = p.value("from", json::object());
-    const json& t = p.value("to", json::object());
-    auto rm = merkle::from_hex(f.value("root", std::string()));
-    auto rn = merkle::from_hex(t.value("root", std::string()));
-    const auto m = f.value("size", uint64_t{0}), n = t.value("size", uint64_t{0});
-    if (!rm || !rn) return bad({"malformed", "from and to need size and root"});
+  return guarded(out, [&] {
+    auto text = pki::read_file(file);
+    if (!text) return refuse(out, "unreadable", text.error().detail, 2);
+    json p = json::parse(*text, nullptr, false);
+    if (!p.is_object()) return refuse(out, "malformed", file.string() + " is not a JSON object", 2);
+    auto malformed = [&](const std::string& detail) { return refuse(out, "malformed", detail, 2); };
+    auto bad = [&](const Error& e) { return refuse(out, e.code, e.detail, 1); };
+    auto signed_head = [&](const json& obj) -> Result<json> {
+      json sh = obj.contains("signed_head") ? obj["signed_head"] : json();
+      if (!sh.is_null() && (!sh.is_object() || !sh.contains("head") || !sh["head"].is_object() ||
+                            !sh.contains("signature") || !sh["signature"].is_string()))
+        return Error{"malformed", "signed_head is not {head, signature}"};
+      return sh;
+    };
+    const std::string kind = string_of(p, "kind");
+    if (kind != "inclusion" && kind != "consistency")
+      return malformed("kind must be inclusion or consistency");
+    auto proof = journal::heads::unhex_list(p.contains("proof") ? p["proof"] : json());
+    if (!proof) return malformed(proof.error().detail);
+    if (kind == "inclusion") {
+      const auto seq = uint_of(p, "seq"), size = uint_of(p, "size");
+      auto root = merkle::from_hex(string_of(p, "root"));
+      if (!seq || *seq == 0 || !size || !root || !p.contains("record") || !p["record"].is_string())
+        return malformed("an inclusion proof needs seq, size, root (hex), record and proof");
+      auto sh = signed_head(p);
+      if (!sh) return malformed(sh.error().detail);
+      // The record is a canonical, self-consistent log record of that seq.
+      const std::string& record = p["record"].get_ref<const std::string&>();
+      journal::Record rec;
+      if (Status s = journal::check_record_line(record, &rec); !s)
+        return bad({"bad_record", "the record is not a log record: " + s.error().detail});
+      if (rec.seq != *seq)
+        return bad({"bad_record", "the record is of seq " + std::to_string(rec.seq) + ", not " +
+                                      std::to_string(*seq)});
+      Status in = merkle::check_record(*proof, static_cast<int64_t>(*size), *root,
+                                       static_cast<int64_t>(*seq - 1), merkle::leaf_hash(record));
+      if (!in) return bad(in.error());
+      if (Status s = check_signed_head(verifier, *sh, *size, merkle::to_hex(*root)); !s)
+        return bad(s.error());
+      return print(
+          out, {{"ok", true}, {"kind", kind}, {"seq", *seq}, {"size", *size}, {"signed", true}}, 0);
+    }
+    const json f = p.contains("from") ? p["from"] : json();
+    const json t = p.contains("to") ? p["to"] : json();
+    auto rm = merkle::from_hex(string_of(f, "root"));
+    auto rn = merkle::from_hex(string_of(t, "root"));
+    const auto m = uint_of(f, "size"), n = uint_of(t, "size");
+    if (!rm || !rn || !m || !n) return malformed("from and to need size and root (hex)");
+    auto fh = signed_head(f), th = signed_head(t);
+    if (!fh) return malformed(fh.error().detail);
+    if (!th) return malformed(th.error().detail);
     Status c =
-        merkle::check_tree(*proof, static_cast<int64_t>(n), *rn, static_cast<int64_t>(m), *rm);
+        merkle::check_tree(*proof, static_cast<int64_t>(*n), *rn, static_cast<int64_t>(*m), *rm);
     if (!c) return bad(c.error());
-    if (Status s =
-            check_signed_head(verifier, f.value("signed_head", json()), m, merkle::to_hex(*rm));
-        !s)
+    // The newer tree must be one the system signed; the older one is checked when signed (any
+    // size can be proved consistent, e.g. a root someone kept, and heads exist per batch only).
+    if (!fh->is_null())
+      if (Status s = check_signed_head(verifier, *fh, *m, merkle::to_hex(*rm)); !s)
+        return bad(s.error());
+    if (Status s = check_signed_head(verifier, *th, *n, merkle::to_hex(*rn)); !s)
       return bad(s.error());
-    if (Status s =
-            check_signed_head(verifier, t.value("signed_head", json()), n, merkle::to_hex(*rn));
-        !s)
-      return bad(s.error());
-    return print(out, {{"ok", true}, {"kind", kind}, {"from", m}, {"to", n}}, 0);
-  }
-  return bad({"malformed", "kind must be inclusion or consistency"});
+    return print(
+        out,
+        {{"ok", true}, {"kind", kind}, {"from", *m}, {"to", *n}, {"from_signed", !fh->is_null()}},
+        0);
+  });
 }
 
-int log_export(const fs::path& dir, const fs::path& to, const pki::CmsVerifier* verifier,
-               std::ostream& out) {
+static int log_export_unguarded(const fs::path& dir, const fs::path& to,
+                                const pki::CmsVerifier* verifier, std::ostream& out) {
   namespace files = journal::files;
   auto segs = files::list_segments(dir);
   std::error_code ec;
   fs::create_directories(to / files::kSegmentsDir, ec);
   if (ec) return refuse(out, "unwritable", to.string() + ": " + ec.message(), 2);
   uint64_t last_seq = 0;
-  json copied = json::array(), present = json::array();
+  json copied = json::array(), present = json::array(), appended = json::array();
+  auto write_new = [&](const fs::path& target, const std::string& data) -> Status {
+    const fs::path tmp = target.string() + ".tmp";
+    {
+      std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
+      o << data;
+      if (!o.flush()) return Error{"unwritable", tmp.string()};
+    }
+    fs::rename(tmp, target, ec);
+    if (ec) return Error{"unwritable", target.string() + ": " + ec.message()};
+    copied.push_back(target.filename().string());
+    return {};
+  };
   auto copy = [&](const fs::path& from, const fs::path& target) -> Status {
-    std::string data = slurp(from);
+    auto data = pki::read_file(from);
+    if (!data) return Error{"unreadable", data.error().detail};
     if (fs::exists(target)) {
-      if (slurp(target) != data)
+      auto there = pki::read_file(target);
+      if (!there || *there != *data)
         return Error{"archive_conflict", target.string() +
                                              " exists with other content: an "
                                              "archive never changes"};
       present.push_back(target.filename().string());
       return {};
     }
-    const fs::path tmp = target.string() + ".tmp";
-    { std::ofstream(tmp, std::ios::binary | std::ios::trunc) << data; }
-    fs::rename(tmp, target, ec);
-    if (ec) return Error{"unwritable", target.string() + ": " + ec.message()};
-    copied.push_back(target.filename().string());
-    return {};
+    return write_new(target, *data);
   };
   for (const auto& s : segs) {
     auto seal = files::read_seal(s);
     if (!seal)
       return refuse(out, "unsealed", s.log.string() + " has no seal yet: run the server", 1);
-    last_seq = (*seal)["seal"].value("last_seq", uint64_t{0});
+    auto last = uint_of((*seal)["seal"], "last_seq");
+    if (!last) return refuse(out, "bad_seal", s.seal.string() + " has no last_seq", 1);
+    last_seq = *last;
     for (const auto& f : {s.log, s.seal})
       if (Status st = copy(f, to / files::kSegmentsDir / f.filename()); !st)
-        return refuse(out, st.error().code, st.error().detail, 1);
+        return refuse(out, st.error().code, st.error().detail,
+                      st.error().code == "unreadable" ? 2 : 1);
   }
-  // The heads and co-signatures the archived records reach.
+  // The heads and co-signatures the archived records reach. These files grow: the archive's
+  // copy must be a prefix of what the live log has now (the rest is appended); anything else is
+  // a conflict, and the archive is left as it is.
   for (const char* name : {files::kHeadsFile, files::kCosignaturesFile}) {
     std::string kept;
-    std::ifstream in(dir / name, std::ios::binary);
-    for (std::string line; std::getline(in, line);) {
-      auto j = json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("head") && j["head"].value("size", uint64_t{0}) <= last_seq)
-        kept += line + "\n";
-    }
+    journal::heads::HeadsReader in(dir / name);
+    for (journal::heads::HeadsReader::Line l; in.next(l);)
+      if (l.head && l.head->size <= last_seq) kept += l.text + "\n";
     const fs::path target = to / name;
-    { std::ofstream(target, std::ios::binary | std::ios::trunc) << kept; }
+    if (!fs::exists(target)) {
+      if (Status st = write_new(target, kept); !st)
+        return refuse(out, st.error().code, st.error().detail, 2);
+      continue;
+    }
+    auto there = pki::read_file(target);
+    if (!there) return refuse(out, "unreadable", there.error().detail, 2);
+    if (*there == kept) {
+      present.push_back(name);
+      continue;
+    }
+    if (kept.size() < there->size() || kept.compare(0, there->size(), *there) != 0)
+      return refuse(
+          out, "archive_conflict",
+          target.string() + " is not a beginning of the live log's: an archive never changes", 1);
+    std::ofstream o(target, std::ios::binary | std::ios::app);
+    o << std::string_view(kept).substr(there->size());
+    if (!o.flush()) return refuse(out, "unwritable", target.string(), 2);
+    appended.push_back(name);
   }
   std::ostringstream report;
   const int code = log_verify(to, verifier, report);
@@ -321,6 +335,7 @@ int log_export(const fs::path& dir, const fs::path& to, const pki::CmsVerifier* 
                 {"segments", segs.size()},
                 {"last_seq", last_seq},
                 {"copied", copied},
+                {"appended", appended},
                 {"already_there", present},
                 {"verify", verified}},
                code == 0 ? 0 : 1);
@@ -328,22 +343,41 @@ int log_export(const fs::path& dir, const fs::path& to, const pki::CmsVerifier* 
 
 int verify_answer_seal(const fs::path& answer_file, const pki::CmsVerifier& verifier,
                        std::ostream& out) {
-  const std::string text = slurp(answer_file);
-  auto members = json_scan::object_members(text);
-  if (!members) return refuse(out, "malformed", "the answer is not a JSON object", 2);
-  const json_scan::Member* seal = json_scan::find(*members, "seal");
-  if (!seal) return refuse(out, "no_seal", "the answer carries no seal", 1);
-  const json_scan::Member* data = json_scan::find(*members, "data");
-  json seal_json = json::parse(seal->value, nullptr, false);
-  Status s = verify_seal(verifier, seal_json, data ? data->value : std::string_view());
-  if (!s) return refuse(out, s.error().code, s.error().detail, 1);
-  return print(out,
-               {{"ok", true},
-                {"log_seq", seal_json["leaf"]["log_seq"]},
-                {"request_id", seal_json["leaf"].value("request_id", std::string())},
-                {"data_checked", data != nullptr},
-                {"sealed_at", seal_json["head"].value("at_astana", std::string())}},
-               0);
+  return guarded(out, [&] {
+    auto text = pki::read_file(answer_file);
+    if (!text) return refuse(out, "unreadable", text.error().detail, 2);
+    auto members = json_scan::object_members(*text);
+    if (!members) return refuse(out, "malformed", "the answer is not a JSON object", 2);
+    const json_scan::Member* seal = json_scan::find(*members, "seal");
+    if (!seal) return refuse(out, "no_seal", "the answer carries no seal", 1);
+    const json_scan::Member* data = json_scan::find(*members, "data");
+    json seal_json = json::parse(seal->value, nullptr, false);
+    Status s = verify_seal(verifier, seal_json,
+                           data ? std::optional<std::string_view>(data->value) : std::nullopt);
+    if (!s) return refuse(out, s.error().code, s.error().detail, 1);
+    return print(out,
+                 {{"ok", true},
+                  {"log_seq", seal_json["leaf"]["log_seq"]},
+                  {"request_id", string_of(seal_json["leaf"], "request_id")},
+                  {"data_checked", data != nullptr},
+                  {"sealed_at", string_of(seal_json["head"], "at_astana")}},
+                 0);
+  });
+}
+
+int log_prove_inclusion(const fs::path& dir, uint64_t seq, std::optional<uint64_t> size,
+                        std::ostream& out) {
+  return guarded(out, [&] { return log_prove_inclusion_unguarded(dir, seq, size, out); });
+}
+
+int log_prove_consistency(const fs::path& dir, uint64_t from, std::optional<uint64_t> to,
+                          std::ostream& out) {
+  return guarded(out, [&] { return log_prove_consistency_unguarded(dir, from, to, out); });
+}
+
+int log_export(const fs::path& dir, const fs::path& to, const pki::CmsVerifier* verifier,
+               std::ostream& out) {
+  return guarded(out, [&] { return log_export_unguarded(dir, to, verifier, out); });
 }
 
 }  // namespace aaj::evidence

@@ -39,19 +39,25 @@ int log_prove_inclusion(const std::filesystem::path& dir, uint64_t seq,
 int log_prove_consistency(const std::filesystem::path& dir, uint64_t from,
                           std::optional<uint64_t> to, std::ostream& out);
 
-// Checks a proof file made by the two above: the proof against the roots, the record's own hash
-// (inclusion), and the signed heads' sizes, roots and signatures.
+// Checks a proof file made by the two above: the record itself (check_record_line: canonical
+// bytes, its hash, its seq; "bad_record"), the proof against the roots, and the signed heads'
+// sizes, roots and signatures. The tree proved into (an inclusion's, a consistency proof's "to")
+// must have a signed head ("unsigned" otherwise); a consistency proof's "from" is checked when it
+// has one. A file of the wrong shape is malformed input (exit 2).
 int check_proof(const std::filesystem::path& file, const pki::CmsVerifier& verifier,
                 std::ostream& out);
 
 // Copies the sealed segments with their seals, and the signed heads and co-signatures they
-// cover, into `to` (same layout). Files already there must be identical: an archive never
-// changes. Then verifies the archive (with signatures when `verifier` is set).
+// cover, into `to` (same layout). An archive never changes: segments and seals already there
+// must be identical, and the archive's heads.log / cosignatures.log must be a beginning of the
+// live log's (the rest is appended: "appended"); otherwise "archive_conflict" (exit 1), the
+// archive left as it is. Then verifies the archive (with signatures when `verifier` is set).
 int log_export(const std::filesystem::path& dir, const std::filesystem::path& to,
                const pki::CmsVerifier* verifier, std::ostream& out);
 
 // Checks the seal of an answer as received (the JSON of POST /api/v1/requests): its "data"
-// bytes against the seal, the batch proof and the system's signature.
+// bytes against the seal, the batch proof and the system's signature. An answer without "data"
+// whose seal names an answer_sha256 fails ("answer_missing"); a refusal has neither.
 int verify_answer_seal(const std::filesystem::path& answer_file, const pki::CmsVerifier& verifier,
                        std::ostream& out);
 

@@ -1,9 +1,7 @@
 #include "evidence/package.h"
 
-#include <unistd.h>
-
-#include <fstream>
-#include <sstream>
+#include <algorithm>
+#include <set>
 
 #include "evidence/evidence.h"
 #include "journal/heads.h"
@@ -23,86 +21,135 @@ namespace fs = std::filesystem;
 namespace merkle = journal::merkle;
 using nlohmann::json;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// The types of a package's members (values are checked by verify_evidence). Error "malformed".
+Status check_shape(const json& pkg) {
+  auto bad = [](const std::string& what) { return Error{"malformed", what}; };
+  auto opt = [](const json& o, const char* k, auto is) { return !o.contains(k) || is(o[k]); };
+  auto object_or_null = [](const json& v) { return v.is_object() || v.is_null(); };
+  auto strings = [](const json& v) {
+    return v.is_array() &&
+           std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
+  };
+  if (!pkg.contains("request_id") || !pkg["request_id"].is_string())
+    return bad("request_id is not a string");
+  if (!pkg.contains("records") || !pkg["records"].is_array()) return bad("records is not a list");
+  for (const auto& r : pkg["records"]) {
+    if (!r.is_object() || !r.contains("line") || !r["line"].is_string())
+      return bad("a record is not {line, seal, inclusion}");
+    if (!opt(r, "seal", object_or_null) || !opt(r, "inclusion", object_or_null))
+      return bad("a record's seal or inclusion is not an object");
+    if (!r.contains("inclusion") || r["inclusion"].is_null()) continue;
+    const json& inc = r["inclusion"];
+    if (!opt(inc, "size", [](const json& v) { return v.is_number_unsigned(); }) ||
+        !opt(inc, "root", [](const json& v) { return v.is_string(); }) ||
+        !opt(inc, "proof", strings) || !opt(inc, "signed_head", object_or_null))
+      return bad("an inclusion is not {size, root, proof, signed_head}");
+  }
+  if (!opt(pkg, "answers", [](const json& v) { return v.is_array(); }))
+    return bad("answers is not a list");
+  for (const auto& a : pkg.value("answers", json::array()))
+    if (!a.is_object() || !a.contains("resource") || !a["resource"].is_string() ||
+        !opt(a, "data", [](const json& v) { return v.is_string() || v.is_null(); }) ||
+        !opt(a, "sha256", [](const json& v) { return v.is_string(); }) ||
+        !opt(a, "destroyed", object_or_null))
+      return bad("an answer is not {resource, data, sha256, destroyed}");
+  if (!opt(pkg, "crls", strings) || !opt(pkg, "certificates", strings))
+    return bad("crls and certificates are not lists of strings");
+  return {};
+}
+
+// A CRL rejected for one of these was damaged or forged in the package: the package fails.
+bool crl_damaged(const std::string& reason) {
+  return reason == "empty" || reason == "corrupt" || reason == "bad_signature";
 }
 
 }  // namespace
 
 Result<json> rebuild_seal(const fs::path& dir, uint64_t seq) {
   // The signed head whose batch holds the record.
-  json found;
-  {
-    std::ifstream in(dir / journal::files::kHeadsFile, std::ios::binary);
-    for (std::string line; std::getline(in, line);) {
-      auto j = json::parse(line, nullptr, false);
-      if (!j.is_object() || !j.contains("head")) continue;
-      const json& b = j["head"].value("batch", json::object());
-      if (b.value("first_seq", uint64_t{0}) <= seq && seq <= b.value("last_seq", uint64_t{0})) {
-        found = std::move(j);
-        break;
-      }
+  std::optional<journal::heads::HeadLine> found;
+  journal::heads::HeadsReader in(dir / journal::files::kHeadsFile);
+  for (journal::heads::HeadsReader::Line l; in.next(l);)
+    if (l.head && l.head->is_signed() && l.head->batch && l.head->batch->first <= seq &&
+        seq <= l.head->batch->second) {
+      found = std::move(l.head);
+      break;
     }
-  }
-  if (found.is_null())
-    return Error{"not_sealed", "no signed head covers record " + std::to_string(seq)};
-  const json& head = found["head"];
-  const auto first = head["batch"]["first_seq"].get<uint64_t>();
-  const auto last = head["batch"]["last_seq"].get<uint64_t>();
+  if (!found) return Error{"not_sealed", "no signed head covers record " + std::to_string(seq)};
+  const uint64_t first = found->batch->first, last = found->batch->second;
   merkle::MemoryHashStore batch;
   json leaf;
   Status err;
   Status walk = journal::files::for_each_line(dir, first, [&](uint64_t s, std::string_view line) {
     if (s > last) return false;
     auto r = json::parse(line, nullptr, false);
-    if (!r.is_object()) {
-      err = Error{"journal_corrupt", "record " + std::to_string(s) + " is not JSON"};
+    if (!r.is_object() || !r.contains("hash") || !r["hash"].is_string() || !r.contains("body") ||
+        !r["body"].is_object()) {
+      err = Error{"journal_corrupt", "record " + std::to_string(s) + " is not a log record"};
       return false;
     }
-    json l = journal::heads::seal_leaf(s, r.value("hash", std::string()), r["body"].dump());
+    json l = journal::heads::seal_leaf(s, r["hash"].get<std::string>(), r["body"].dump());
     if (s == seq) leaf = l;
     err = batch.append_record(merkle::leaf_hash(l.dump()));
     return err.ok();
   });
   if (!walk) return walk.error();
   if (!err) return err.error();
-  if (static_cast<uint64_t>(batch.records()) != last - first + 1)
+  if (last < first || static_cast<uint64_t>(batch.records()) != last - first + 1)
     return Error{"journal_unavailable", "the batch's records are not all in the log"};
   auto proof = merkle::prove_record(static_cast<int64_t>(last - first + 1),
                                     static_cast<int64_t>(seq - first), batch);
   if (!proof) return proof.error();
-  return json{{"head", head},
+  return json{{"head", found->head()},
               {"leaf", leaf},
               {"proof", journal::heads::hex_list(*proof)},
-              {"signature", found["signature"]}};
+              {"signature", found->value["signature"]}};
 }
 
-Result<std::vector<std::string>> request_records(const fs::path& dir, uint64_t seq,
+Result<std::vector<std::string>> request_records(const fs::path& dir,
+                                                 const std::vector<uint64_t>& seqs,
                                                  const std::string& request_id, uint64_t window) {
-  std::vector<std::string> out;
-  Status walk = journal::files::for_each_line(dir, seq, [&](uint64_t s, std::string_view line) {
-    if (s > seq + window) return false;
-    auto r = json::parse(line, nullptr, false);
-    if (!r.is_object()) return true;
-    const std::string type = r.value("type", std::string());
-    const json& body = r.value("body", json::object());
-    if (s == seq) {
-      if (type != "data_request" || body.value("request_id", std::string()) != request_id)
-        return false;
-      out.emplace_back(line);
-      return true;
-    }
-    if (type == "resource_answer" && body.value("request_id", std::string()) == request_id)
-      out.emplace_back(line);
-    return true;
-  });
+  if (seqs.empty() || request_id.empty())
+    return Error{"record_unknown", "no record of request " + request_id + " is named"};
+  const std::set<uint64_t> wanted(seqs.begin(), seqs.end());
+  const uint64_t lo = *wanted.begin(), hi = *wanted.rbegin();
+  std::set<uint64_t> seen;
+  std::string main;
+  std::vector<std::string> answers;
+  size_t expected_answers = 0;
+  Status walk = journal::files::for_each_line(
+      dir, lo > window ? lo - window : 1, [&](uint64_t s, std::string_view line) {
+        if (s > hi + window) return false;
+        if (line.find(request_id) != std::string_view::npos) {
+          auto r = json::parse(line, nullptr, false);
+          const json body = r.is_object() && r.contains("body") ? r["body"] : json();
+          const std::string type = string_of(r, "type");
+          if (string_of(body, "request_id") == request_id) {
+            if (type == "data_request" && main.empty()) {
+              main = std::string(line);
+              if (body.contains("resources") && body["resources"].is_array())
+                expected_answers = body["resources"].size();
+              seen.insert(s);
+            } else if (type == "resource_answer") {
+              answers.emplace_back(line);
+              seen.insert(s);
+            }
+          }
+        }
+        // Everything found: the request's record, its answers, every seq asked about.
+        return !(s >= hi && !main.empty() && answers.size() >= expected_answers);
+      });
   if (!walk) return walk.error();
-  if (out.empty())
-    return Error{"record_unknown",
-                 "record " + std::to_string(seq) + " is not request " + request_id + "'s"};
+  for (uint64_t s : wanted)
+    if (!seen.count(s))
+      return Error{"record_unknown",
+                   "record " + std::to_string(s) + " is not request " + request_id + "'s"};
+  if (main.empty())
+    return Error{"record_unknown", "no data_request record of request " + request_id};
+  std::vector<std::string> out;
+  out.reserve(answers.size() + 1);
+  out.push_back(std::move(main));
+  for (auto& a : answers) out.push_back(std::move(a));
   return out;
 }
 
@@ -135,147 +182,171 @@ int verify_evidence(const fs::path& file, const std::vector<fs::path>& trust, st
     report["detail"] = detail;
     return print(report, 1);
   };
-  json pkg = json::parse(slurp(file), nullptr, false);
-  if (!pkg.is_object() || pkg.value("format", std::string()) != "aaj-evidence/1")
-    return print({{"ok", false}, {"problem", "not an aaj evidence package"}}, 2);
-  pki::init_openssl();
-  auto anchors = pki::TrustStore::load(trust);
-  if (!anchors) return print({{"ok", false}, {"problem", anchors.error().detail}}, 2);
-  // The package's CRLs are revocation evidence: verified like any CRL (against the anchors).
-  std::shared_ptr<const pki::CrlStore> crls;
-  std::vector<fs::path> crl_files;
-  char tmpl[] = "/tmp/aaj-evidence-XXXXXX";
-  fs::path tmp = ::mkdtemp(tmpl) ? fs::path(tmpl) : fs::path();
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() {
-      std::error_code ec;
-      if (!p.empty()) fs::remove_all(p, ec);
+  auto unusable = [&](const std::string& problem) {
+    return print({{"ok", false}, {"file", file.string()}, {"problem", problem}}, 2);
+  };
+  try {
+    auto text = pki::read_file(file);
+    if (!text) return unusable(text.error().detail);
+    json pkg = json::parse(*text, nullptr, false);
+    if (!pkg.is_object() || string_of(pkg, "format") != "aaj-evidence/1")
+      return print({{"ok", false}, {"problem", "not an aaj evidence package"}}, 2);
+    if (Status s = check_shape(pkg); !s) return unusable("malformed package: " + s.error().detail);
+    const std::string request_id = pkg["request_id"].get<std::string>();
+    pki::init_openssl();
+    auto anchors = pki::TrustStore::load(trust);
+    if (!anchors) return unusable(anchors.error().detail);
+    // The package's CRLs are revocation evidence: verified like any CRL (against the anchors),
+    // from the package's bytes. One that was damaged fails the package; the others not used are
+    // reported.
+    std::shared_ptr<const pki::CrlStore> crls;
+    json crl_report = {{"held", 0}, {"rejected", json::array()}};
+    std::vector<std::pair<std::string, std::string>> crl_bytes;
+    for (const auto& c : pkg.value("crls", json::array()))
+      crl_bytes.emplace_back("crls[" + std::to_string(crl_bytes.size()) + "]",
+                             c.get<std::string>());
+    if (!crl_bytes.empty()) {
+      auto c = pki::CrlStore::from_bytes(std::move(crl_bytes), *anchors);
+      if (!c) return unusable(c.error().detail);
+      const json r = (*c)->last_report();
+      for (const auto& rej : r["rejected"])
+        if (crl_damaged(string_of(rej, "reason")))
+          return fail("crl " + string_of(rej, "file"),
+                      string_of(rej, "reason") + ": " + string_of(rej, "detail"));
+      crl_report = {{"held", r["held"].size()}, {"rejected", r["rejected"]}};
+      crls = *c;
     }
-  } cleanup{tmp};
-  int n = 0;
-  for (const auto& c : pkg.value("crls", json::array()))
-    if (c.is_string() && !tmp.empty()) {
-      crl_files.push_back(tmp / ("crl-" + std::to_string(n++) + ".pem"));
-      std::ofstream(crl_files.back(), std::ios::binary) << c.get<std::string>();
-    }
-  if (!crl_files.empty()) {
-    auto c = pki::CrlStore::from_files(crl_files, *anchors);
-    if (c) crls = *c;
-  }
-  pki::CmsVerifier verifier(*anchors, crls);
+    pki::CmsVerifier verifier(*anchors, crls);
 
-  const json& records = pkg.value("records", json::array());
-  const json& answers = pkg.value("answers", json::array());
-  if (!records.is_array() || records.empty()) return fail("records", "the package has no records");
-  json checked_records = json::array();
-  journal::Record main;
-  for (size_t i = 0; i < records.size(); ++i) {
-    const json& e = records[i];
-    const std::string line = e.value("line", std::string());
-    journal::Record rec;
-    if (Status s = journal::check_record_line(line, &rec); !s)
-      return fail("record " + std::to_string(i), s.error().detail);
-    if (i == 0) {
-      if (rec.type != "data_request" ||
-          rec.body.value("request_id", std::string()) != pkg.value("request_id", std::string()))
-        return fail("record 0", "not the data_request record of the package's request");
-      main = rec;
-    } else if (rec.type != "resource_answer" ||
-               rec.body.value("request_id", std::string()) != main.body["request_id"]) {
-      return fail("record " + std::to_string(i), "not a resource_answer of the request");
-    }
-    // The seal: of this record, over the batch, signed by the system.
-    const json& seal = e.value("seal", json());
-    json leaf = journal::heads::seal_leaf(rec.seq, rec.hash, rec.body.dump());
-    if (!seal.is_object() || seal.value("leaf", json()) != leaf)
-      return fail("seal of record " + std::to_string(rec.seq), "the seal is not this record's");
-    if (Status s = verify_seal(verifier, seal, ""); !s)
-      return fail("seal of record " + std::to_string(rec.seq), s.error().detail);
-    // Its place in the whole log, under a signed head.
-    const json& inc = e.value("inclusion", json());
-    auto root = merkle::from_hex(inc.value("root", std::string()));
-    const auto size = inc.value("size", uint64_t{0});
-    std::vector<merkle::Hash> proof;
-    for (const auto& h : inc.value("proof", json::array())) {
-      auto v = h.is_string() ? merkle::from_hex(h.get<std::string>()) : std::nullopt;
-      if (!v) return fail("inclusion of record " + std::to_string(rec.seq), "a bad hash");
-      proof.push_back(*v);
-    }
-    if (!root) return fail("inclusion of record " + std::to_string(rec.seq), "no root");
-    if (Status s = merkle::check_record(proof, static_cast<int64_t>(size), *root,
-                                        static_cast<int64_t>(rec.seq - 1), merkle::leaf_hash(line));
-        !s)
-      return fail("inclusion of record " + std::to_string(rec.seq), s.error().detail);
-    const json& sh = inc.value("signed_head", json());
-    if (!sh.is_object() || sh["head"].value("size", uint64_t{0}) != size ||
-        sh["head"].value("root", std::string()) != merkle::to_hex(*root))
-      return fail("inclusion of record " + std::to_string(rec.seq),
-                  "the signed head is missing or of another tree");
-    if (Status s = check_system_signature(verifier, sh["head"].dump(),
-                                          sh.value("signature", std::string()));
-        !s)
-      return fail("signed head of size " + std::to_string(size), s.error().detail);
-    checked_records.push_back({{"seq", rec.seq},
-                               {"type", rec.type},
-                               {"logged_at", rec.at_astana},
-                               {"sealed_at", seal["head"].value("at_astana", std::string())},
-                               {"tree_size", size}});
-  }
-
-  // The signed request: the officer's own signature over the document the log holds.
-  const json& body = main.body;
-  const std::string cms = body.value("cms", std::string());
-  const json& doc = body.value("document", json());
-  auto signed_at = time::parse_iso8601(doc.value("signed_at", std::string()));
-  if (cms.empty() || !signed_at)
-    return fail("signed request", "the record holds no signed request and document");
-  pki::VerifyResult v = verifier.verify(cms, {*signed_at, pki::Usage::Signing, crls != nullptr});
-  if (!v.valid) return fail("signed request", v.reason + ": " + v.detail);
-  if (json::parse(v.content, nullptr, false) != doc)
-    return fail("signed request", "the signed content is not the logged document");
-  if (pki::sha256_hex(*pki::decode_der_or_base64(cms)) != body.value("cms_sha256", std::string()))
-    return fail("signed request", "cms_sha256 does not match the signed request");
-  const json& user = body.value("user", json::object());
-  const bool system_request = body.contains("system") && body["system"].is_object();
-  if (!system_request && v.signer.iin != user.value("iin", std::string()))
-    return fail("signed request", "signed by IIN " + v.signer.iin + ", the user is " +
-                                      user.value("iin", std::string()));
-
-  // The answers: the bytes the officer received, as the log hashed them.
-  json checked_answers = json::array();
-  for (const auto& a : answers) {
-    const std::string resource = a.value("resource", std::string());
-    std::string logged;
+    const json& records = pkg["records"];
+    if (records.empty()) return fail("records", "the package has no records");
+    json checked_records = json::array();
+    std::vector<journal::Record> recs;  // each record decoded once
     for (size_t i = 0; i < records.size(); ++i) {
+      const json& e = records[i];
+      const std::string& line = e["line"].get_ref<const std::string&>();
       journal::Record rec;
-      (void)journal::check_record_line(records[i].value("line", std::string()), &rec);
-      const bool single = i == 0 && records.size() == 1;
-      if (single || rec.body.value("resource", std::string()) == resource)
-        logged = rec.body.value("answer_sha256", std::string());
+      if (Status s = journal::check_record_line(line, &rec); !s)
+        return fail("record " + std::to_string(i), s.error().detail);
+      if (i == 0) {
+        if (rec.type != "data_request" || string_of(rec.body, "request_id") != request_id)
+          return fail("record 0", "not the data_request record of the package's request");
+      } else if (rec.type != "resource_answer" || string_of(rec.body, "request_id") != request_id) {
+        return fail("record " + std::to_string(i), "not a resource_answer of the request");
+      }
+      const std::string of_record = " of record " + std::to_string(rec.seq);
+      // The seal: of this record, over the batch, signed by the system.
+      const json seal = e.contains("seal") ? e["seal"] : json();
+      const json leaf = journal::heads::seal_leaf(rec.seq, rec.hash, rec.body.dump());
+      if (!seal.is_object() || !seal.contains("leaf") || seal["leaf"] != leaf)
+        return fail("seal" + of_record, "the seal is not this record's");
+      if (Status s = verify_record_seal(verifier, seal); !s)
+        return fail("seal" + of_record, s.error().detail);
+      // Its place in the whole log, under a signed head.
+      const json inc = e.contains("inclusion") ? e["inclusion"] : json();
+      if (!inc.is_object()) return fail("inclusion" + of_record, "no inclusion proof");
+      auto root = merkle::from_hex(string_of(inc, "root"));
+      const uint64_t size = uint_of(inc, "size").value_or(0);
+      auto proof = journal::heads::unhex_list(inc.contains("proof") ? inc["proof"] : json::array());
+      if (!proof) return fail("inclusion" + of_record, "a bad hash");
+      if (!root) return fail("inclusion" + of_record, "no root");
+      if (Status s =
+              merkle::check_record(*proof, static_cast<int64_t>(size), *root,
+                                   static_cast<int64_t>(rec.seq - 1), merkle::leaf_hash(line));
+          !s)
+        return fail("inclusion" + of_record, s.error().detail);
+      const json sh = inc.contains("signed_head") ? inc["signed_head"] : json();
+      if (Status s = check_signed_head(verifier, sh, size, merkle::to_hex(*root)); !s)
+        return s.error().code == "bad_signature"
+                   ? fail("signed head of size " + std::to_string(size), s.error().detail)
+                   : fail("inclusion" + of_record,
+                          "the signed head is missing or of another tree: " + s.error().detail);
+      checked_records.push_back({{"seq", rec.seq},
+                                 {"type", rec.type},
+                                 {"logged_at", rec.at_astana},
+                                 {"sealed_at", string_of(seal["head"], "at_astana")},
+                                 {"tree_size", size}});
+      recs.push_back(std::move(rec));
     }
-    if (a["data"].is_string()) {
-      const std::string digest = pki::sha256_hex(a["data"].get<std::string>());
-      if (digest != logged)
-        return fail("answer " + resource, "its SHA-256 is not the logged answer_sha256");
-      checked_answers.push_back({{"resource", resource}, {"data_checked", true}});
+
+    // The signed request: the officer's own signature over the document the log holds.
+    const json& body = recs[0].body;
+    const std::string cms = string_of(body, "cms");
+    const json doc = body.contains("document") ? body["document"] : json();
+    auto signed_at = time::parse_iso8601(string_of(doc, "signed_at"));
+    if (cms.empty() || !doc.is_object() || !signed_at)
+      return fail("signed request", "the record holds no signed request and document");
+    pki::VerifyResult v = verifier.verify(cms, {*signed_at, pki::Usage::Signing, crls != nullptr});
+    if (!v.valid) return fail("signed request", v.reason + ": " + v.detail);
+    if (json::parse(v.content, nullptr, false) != doc)
+      return fail("signed request", "the signed content is not the logged document");
+    auto der = pki::decode_der_or_base64(cms);
+    if (!der || pki::sha256_hex(*der) != string_of(body, "cms_sha256"))
+      return fail("signed request", "cms_sha256 does not match the signed request");
+    const std::string user_iin = string_of(body.contains("user") ? body["user"] : json(), "iin");
+    const bool system_request = body.contains("system") && body["system"].is_object();
+    if (!system_request && v.signer.iin != user_iin)
+      return fail("signed request", "signed by IIN " + v.signer.iin + ", the user is " + user_iin);
+
+    // The answers: the bytes the officer received, as the log hashed them. Every answer a record
+    // logged (answer_sha256) is in the package, with its bytes or with its destruction.
+    struct Logged {
+      std::string resource;  // "" for the one answer of a single-resource request
+      std::string sha256;
+      bool held = false;
+    };
+    std::vector<Logged> logged;
+    if (recs.size() == 1) {
+      if (const std::string sha = string_of(body, "answer_sha256"); !sha.empty())
+        logged.push_back({"", sha});
     } else {
-      checked_answers.push_back({{"resource", resource},
-                                 {"data_checked", false},
-                                 {"destroyed", a.value("destroyed", json())}});
+      for (size_t i = 1; i < recs.size(); ++i)
+        if (const std::string sha = string_of(recs[i].body, "answer_sha256"); !sha.empty())
+          logged.push_back({string_of(recs[i].body, "resource"), sha});
     }
+    json checked_answers = json::array();
+    for (const auto& a : pkg.value("answers", json::array())) {
+      const std::string resource = a["resource"].get<std::string>();
+      auto it = std::find_if(logged.begin(), logged.end(), [&](const Logged& l) {
+        return !l.held && (l.resource.empty() || l.resource == resource);
+      });
+      if (it == logged.end())
+        return fail("answer " + resource, "no record of the request logged this answer");
+      it->held = true;
+      if (const std::string sha = string_of(a, "sha256"); !sha.empty() && sha != it->sha256)
+        return fail("answer " + resource, "its sha256 is not the logged answer_sha256");
+      if (a.contains("data") && a["data"].is_string()) {
+        if (pki::sha256_hex(a["data"].get<std::string>()) != it->sha256)
+          return fail("answer " + resource, "its SHA-256 is not the logged answer_sha256");
+        checked_answers.push_back({{"resource", resource}, {"data_checked", true}});
+      } else if (a.contains("destroyed") && a["destroyed"].is_object()) {
+        checked_answers.push_back(
+            {{"resource", resource}, {"data_checked", false}, {"destroyed", a["destroyed"]}});
+      } else {
+        return fail("answer " + resource,
+                    "the answer's bytes are missing and the package records no destruction");
+      }
+    }
+    for (const auto& l : logged)
+      if (!l.held)
+        return fail("answer " + (l.resource.empty() ? std::string("of the request") : l.resource),
+                    "the log records an answer (answer_sha256 " + l.sha256 +
+                        ") that the package does not hold, nor its destruction");
+    report = {{"ok", true},
+              {"request_id", request_id},
+              {"records", checked_records},
+              {"signed_request",
+               {{"signer", {{"iin", v.signer.iin}, {"name", v.signer.common_name}}},
+                {"signed_at", string_of(doc, "signed_at")},
+                {"revocation", v.revocation}}},
+              {"policy", body.contains("policy") ? body["policy"] : json()},
+              {"document", doc},
+              {"answers", checked_answers},
+              {"crls", crl_report}};
+    return print(report, 0);
+  } catch (const json::exception& e) {
+    return unusable(std::string("malformed package: ") + e.what());
   }
-  report = {{"ok", true},
-            {"request_id", pkg["request_id"]},
-            {"records", checked_records},
-            {"signed_request",
-             {{"signer", {{"iin", v.signer.iin}, {"name", v.signer.common_name}}},
-              {"signed_at", doc.value("signed_at", std::string())},
-              {"revocation", v.revocation}}},
-            {"policy", body.value("policy", json())},
-            {"document", doc},
-            {"answers", checked_answers}};
-  return print(report, 0);
 }
 
 }  // namespace aaj::evidence

@@ -39,11 +39,16 @@ struct AnswerBytes {
 // Errors: "journal_unavailable", "not_sealed" (no signed head covers the record).
 Result<nlohmann::json> rebuild_seal(const std::filesystem::path& journal_dir, uint64_t seq);
 
-// The records of a request from the log: its data_request record at `seq`, then the
-// resource_answer records with the same request id that follow within `window` records.
-// Errors: "journal_unavailable", "record_unknown".
+// The records of a request from the log: its data_request record, then its resource_answer
+// records (a request for several resources writes one per resource, each with its own seq),
+// found from the seqs of any of them (`seqs`: e.g. the stored answers' log_seq). The walk starts
+// `window` records before the smallest seq and ends `window` after the largest, or as soon as the
+// data_request and as many resource_answer records as its "resources" summary names are found.
+// Errors: "journal_unavailable", "journal_corrupt", "record_unknown" (a seq that is no record of
+// the request, or no data_request record of it).
 Result<std::vector<std::string>> request_records(const std::filesystem::path& journal_dir,
-                                                 uint64_t seq, const std::string& request_id,
+                                                 const std::vector<uint64_t>& seqs,
+                                                 const std::string& request_id,
                                                  uint64_t window = 4096);
 
 // Assembles the package. `inclusion_of(seq)` gives {"size","root","proof","signed_head"} for a
@@ -62,7 +67,10 @@ nlohmann::json make_package(const PackageParts& parts);
 
 // `aaj verify-evidence FILE --trust CA…`: checks every part and prints one JSON report; exit 0
 // when everything holds, 1 when something does not (the report names it), 2 for an unreadable
-// file or anchors.
+// or malformed file (members of the wrong JSON type) or anchors. Every answer a record logged
+// (answer_sha256) must be in the package with its bytes, or with its destruction recorded; a
+// CRL of the package that is damaged or forged (empty, corrupt, bad_signature) fails it, and
+// every CRL not used is reported ("crls").
 int verify_evidence(const std::filesystem::path& file,
                     const std::vector<std::filesystem::path>& trust, std::ostream& out);
 

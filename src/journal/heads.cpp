@@ -40,4 +40,53 @@ std::vector<std::string> hex_list(const std::vector<merkle::Hash>& hashes) {
   return out;
 }
 
+Result<std::vector<merkle::Hash>> unhex_list(const nlohmann::json& list) {
+  if (!list.is_array()) return Error{"malformed", "a proof is not a list of hashes"};
+  std::vector<merkle::Hash> out;
+  out.reserve(list.size());
+  for (const auto& h : list) {
+    auto v = h.is_string() ? merkle::from_hex(h.get_ref<const std::string&>()) : std::nullopt;
+    if (!v) return Error{"malformed", "a proof hash is not 64 hex characters"};
+    out.push_back(*v);
+  }
+  return out;
+}
+
+bool HeadLine::is_signed() const {
+  return value.contains("signature") && value["signature"].is_string();
+}
+
+std::optional<HeadLine> parse_head_line(std::string_view line) {
+  HeadLine h;
+  h.value = nlohmann::json::parse(line, nullptr, false);
+  if (!h.value.is_object() || !h.value.contains("head") || !h.value["head"].is_object())
+    return std::nullopt;
+  const nlohmann::json& head = h.value["head"];
+  if (!head.contains("size") || !head["size"].is_number_unsigned() || !head.contains("root") ||
+      !head["root"].is_string())
+    return std::nullopt;
+  h.size = head["size"].get<uint64_t>();
+  h.root = head["root"].get<std::string>();
+  if (head.contains("batch") && head["batch"].is_object()) {
+    const nlohmann::json& b = head["batch"];
+    if (b.contains("first_seq") && b["first_seq"].is_number_unsigned() && b.contains("last_seq") &&
+        b["last_seq"].is_number_unsigned())
+      h.batch.emplace(b["first_seq"].get<uint64_t>(), b["last_seq"].get<uint64_t>());
+  }
+  return h;
+}
+
+bool HeadsReader::next(Line& out) {
+  std::string text;
+  if (!in_ || !std::getline(in_, text)) return false;
+  if (in_.eof()) {  // no '\n' after it: torn
+    tail_ = text.size();
+    return false;
+  }
+  out.number = ++line_;
+  out.head = parse_head_line(text);
+  out.text = std::move(text);
+  return true;
+}
+
 }  // namespace aaj::journal::heads

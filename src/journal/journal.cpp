@@ -238,15 +238,10 @@ struct HeadRef {
 };
 Result<std::optional<HeadRef>> newest_head_ref(const std::string& line) {
   if (line.empty()) return std::optional<HeadRef>();
-  const json j = json::parse(line, nullptr, false);
-  const json* head = j.is_object() && j.contains("head") && j["head"].is_object() &&
-                             j.contains("signature") && j["signature"].is_string()
-                         ? &j["head"]
-                         : nullptr;
-  if (!head || !head->contains("size") || !(*head)["size"].is_number_unsigned() ||
-      !head->contains("root") || !(*head)["root"].is_string())
+  auto h = heads::parse_head_line(line);
+  if (!h || !h->is_signed())
     return Error{"journal_corrupt", "the last line of heads.log is not a signed head"};
-  return std::optional<HeadRef>(HeadRef{(*head)["size"].get<uint64_t>(), (*head)["root"]});
+  return std::optional<HeadRef>(HeadRef{h->size, std::move(h->root)});
 }
 
 }  // namespace

@@ -212,7 +212,8 @@ struct VerifyReport {
   // Complete records read up to and including the last good one.
   uint64_t records = 0;
   // 1-based line number (counted across all the log's files, oldest first) and, when it could be
-  // read, the seq of the first bad record; the file it is in.
+  // read, the seq of the first bad record; the file it is in. For a problem of heads.log, its
+  // line in heads.log.
   std::optional<uint64_t> first_bad_line;
   std::optional<uint64_t> first_bad_seq;
   std::string first_bad_file;
@@ -234,6 +235,9 @@ struct VerifyReport {
   // because a live server may be mid-write, and a crash leaves such a tail that was never
   // acknowledged; open() truncates it. Reported so an operator sees it.
   uint64_t incomplete_tail_bytes = 0;
+  // Bytes after the last '\n' of heads.log: a head whose write a crash tore, never used (open()
+  // cuts it). Incomplete, not bad: ok stays true.
+  uint64_t heads_incomplete_tail_bytes = 0;
   // The file could not be opened or read (problem says why); no verdict on the content.
   bool unreadable = false;
 };
@@ -256,7 +260,7 @@ VerifyReport verify(const std::filesystem::path& dir, const VerifyOptions& opts 
 
 // {"ok":…,"records":…,"first_bad_line":…|null,"first_bad_seq":…|null,"first_bad_file":…,
 //  "problem":…,"head_hash":…,"tree_root":…,"segments":…,"heads":…,"signatures_checked":…,
-//  "incomplete_tail_bytes":…,"unreadable":…}
+//  "incomplete_tail_bytes":…,"heads_incomplete_tail_bytes":…,"unreadable":…}
 nlohmann::json to_json(const VerifyReport& r);
 
 // `aaj log verify`: prints to_json(verify(dir, opts)) as one line. Returns the exit code: 0 ok,

@@ -20,26 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// The signed heads of heads.log, read as the walk reaches their sizes.
-class HeadReader {
- public:
-  explicit HeadReader(const fs::path& path) : in_(path, std::ios::binary) {}
-  // The next head (line number in *line_no), or nullopt at the end. A malformed line is
-  // returned as a json null so the walk can report it.
-  std::optional<json> next(uint64_t* line_no) {
-    std::string line;
-    if (!in_ || !std::getline(in_, line)) return std::nullopt;
-    *line_no = ++line_;
-    auto j = json::parse(line, nullptr, false);
-    if (j.is_discarded()) return json(nullptr);
-    return j;
-  }
-
- private:
-  std::ifstream in_;
-  uint64_t line_ = 0;
-};
-
 struct Walker {
   const fs::path& dir;
   const VerifyOptions& opts;
@@ -50,28 +30,30 @@ struct Walker {
   codec::Sha256 sha;
   merkle::Frontier tree;
   uint64_t line_no = 0;
-  // heads
-  std::optional<HeadReader> heads;
-  std::optional<json> pending_head;
-  uint64_t head_line = 0;
+  // heads, read as the walk reaches their sizes
+  std::optional<heads::HeadsReader> heads;
+  std::optional<heads::HeadsReader::Line> pending_head;
   bool heads_done = false;
 
-  bool bad(const std::string& file, std::string problem, std::optional<uint64_t> seq = {}) {
+  // `line`: the line in `file` when it is not the record line being read (heads.log).
+  bool bad(const std::string& file, std::string problem, std::optional<uint64_t> seq = {},
+           std::optional<uint64_t> line = {}) {
     rep.ok = false;
     rep.first_bad_file = file;
-    if (!rep.first_bad_line) rep.first_bad_line = line_no;
+    if (!rep.first_bad_line) rep.first_bad_line = line ? *line : line_no;
     if (seq) rep.first_bad_seq = seq;
     rep.problem = std::move(problem);
     return false;
   }
 
-  bool check_sig(const json& signed_obj, const char* key, const std::string& where) {
+  bool check_sig(const json& signed_obj, const char* key, const std::string& file,
+                 const std::string& where, std::optional<uint64_t> line = {}) {
     if (!opts.check_signature) return true;
     if (!signed_obj.contains("signature") || !signed_obj["signature"].is_string())
-      return bad(where, where + ": no signature");
+      return bad(file, where + ": no signature", {}, line);
     Status s = opts.check_signature(heads::canonical(signed_obj[key]),
                                     signed_obj["signature"].get<std::string>());
-    if (!s) return bad(where, where + ": signature does not verify: " + s.error().detail);
+    if (!s) return bad(file, where + ": signature does not verify: " + s.error().detail, {}, line);
     return true;
   }
 
@@ -80,28 +62,31 @@ struct Walker {
     if (!check_evidence || heads_done) return true;
     for (;;) {
       if (!pending_head) {
-        pending_head = heads->next(&head_line);
-        if (!pending_head) {
+        pending_head.emplace();
+        if (!heads->next(*pending_head)) {
+          pending_head.reset();
           heads_done = true;
+          rep.heads_incomplete_tail_bytes = heads->incomplete_tail_bytes();
           return true;
         }
       }
-      const json& sh = *pending_head;
-      const std::string where = "heads.log line " + std::to_string(head_line);
-      if (!sh.is_object() || !sh.contains("head") || !sh["head"].is_object() ||
-          !sh["head"].contains("size") || !sh["head"]["size"].is_number_unsigned() ||
-          !sh["head"].contains("root") || !sh["head"]["root"].is_string())
-        return bad(kHeadsFileName, where + ": not a signed head");
-      const auto size = sh["head"]["size"].get<uint64_t>();
+      const uint64_t at = pending_head->number;
+      const std::string where = "heads.log line " + std::to_string(at);
+      if (!pending_head->head) return bad(kHeadsFileName, where + ": not a signed head", {}, at);
+      const heads::HeadLine& sh = *pending_head->head;
+      const uint64_t size = sh.size;
       if (size > static_cast<uint64_t>(tree.size())) return true;  // not reached yet
       if (size < static_cast<uint64_t>(tree.size()))
-        return bad(kHeadsFileName, where + ": heads are out of order (size " +
-                                       std::to_string(size) + " after the tree passed it)");
-      if (sh["head"]["root"].get<std::string>() != merkle::to_hex(tree.root()))
-        return bad(kHeadsFileName, where + ": the head of size " + std::to_string(size) +
-                                       " has root " + sh["head"]["root"].get<std::string>() +
-                                       ", the records' tree has " + merkle::to_hex(tree.root()));
-      if (!check_sig(sh, "head", where)) return false;
+        return bad(kHeadsFileName,
+                   where + ": heads are out of order (size " + std::to_string(size) +
+                       " after the tree passed it)",
+                   {}, at);
+      if (sh.root != merkle::to_hex(tree.root()))
+        return bad(kHeadsFileName,
+                   where + ": the head of size " + std::to_string(size) + " has root " + sh.root +
+                       ", the records' tree has " + merkle::to_hex(tree.root()),
+                   {}, at);
+      if (!check_sig(sh.value, "head", kHeadsFileName, where, at)) return false;
       ++rep.heads;
       pending_head.reset();
     }
@@ -224,7 +209,7 @@ struct Walker {
       mismatch = "segment";
     if (!mismatch.empty())
       return bad(name, where + ": " + mismatch + " does not match its records");
-    return check_sig(*sealed, "seal", where);
+    return check_sig(*sealed, "seal", name, where);
   }
 
   static constexpr const char* kHeadsFileName = files::kHeadsFile;
@@ -237,7 +222,7 @@ VerifyReport walk(const fs::path& dir, const std::function<bool(codec::Decoded&)
                   const VerifyOptions& opts, bool check_evidence) {
   VerifyReport result;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    Walker w{dir, opts, fn, check_evidence, {}, {}, {}, 0, {}, {}, 0, false};
+    Walker w{dir, opts, fn, check_evidence, {}, {}, {}, 0, {}, {}, false};
     w.rep.ok = true;
     w.rep.head_hash = std::string(codec::kZeroHash);
     w.rep.signatures_checked = check_evidence && static_cast<bool>(opts.check_signature);
@@ -251,10 +236,10 @@ VerifyReport walk(const fs::path& dir, const std::function<bool(codec::Decoded&)
     if (go && check_evidence && w.pending_head) {
       const auto& sh = *w.pending_head;
       w.bad(files::kHeadsFile,
-            "heads.log line " + std::to_string(w.head_line) + ": a signed head of size " +
-                (sh.is_object() && sh.contains("head") ? sh["head"].value("size", json(0)).dump()
-                                                       : std::string("?")) +
-                " covers more records than the log holds (" + std::to_string(w.rep.records) + ")");
+            "heads.log line " + std::to_string(sh.number) + ": a signed head of size " +
+                std::to_string(sh.head ? sh.head->size : 0) +
+                " covers more records than the log holds (" + std::to_string(w.rep.records) + ")",
+            {}, sh.number);
     }
     w.rep.tree_root = merkle::to_hex(w.tree.root());
     result = std::move(w.rep);
@@ -324,6 +309,7 @@ nlohmann::json to_json(const VerifyReport& r) {
   j["heads"] = r.heads;
   j["signatures_checked"] = r.signatures_checked;
   j["incomplete_tail_bytes"] = r.incomplete_tail_bytes;
+  j["heads_incomplete_tail_bytes"] = r.heads_incomplete_tail_bytes;
   j["unreadable"] = r.unreadable;
   return j;
 }

@@ -125,6 +125,18 @@ Result<std::shared_ptr<CrlStore>> CrlStore::from_files(std::vector<fs::path> fil
   return s;
 }
 
+Result<std::shared_ptr<CrlStore>> CrlStore::from_bytes(
+    std::vector<std::pair<std::string, std::string>> crls,
+    std::shared_ptr<const TrustStore> trust) {
+  init_openssl();
+  if (!trust) return Error{"internal_error", "CrlStore needs a trust store"};
+  std::shared_ptr<CrlStore> s(new CrlStore(std::move(trust)));
+  s->blobs_ = std::move(crls);
+  s->state_.store(std::make_shared<const State>());
+  s->reload();
+  return s;
+}
+
 CrlStore::~CrlStore() {
   {
     std::lock_guard<std::mutex> lk(watch_mu_);
@@ -163,12 +175,17 @@ std::string CrlStore::fingerprint() const {
 }
 
 void CrlStore::parse_file(const fs::path& file, std::vector<Candidate>& out, json& rejected) const {
-  const std::string name = file.string();
   auto data = read_file(file);
   if (!data.ok()) {
-    rejected.push_back(reject(name, "unreadable", data.error().detail));
+    rejected.push_back(reject(file.string(), "unreadable", data.error().detail));
     return;
   }
+  parse_bytes(file.string(), *data, out, rejected);
+}
+
+void CrlStore::parse_bytes(const std::string& name, const std::string& bytes,
+                           std::vector<Candidate>& out, json& rejected) const {
+  const std::string* data = &bytes;
   if (data->empty()) {
     rejected.push_back(reject(name, "empty", "the file is empty"));
     return;
@@ -368,6 +385,7 @@ json CrlStore::reload() {
                  {"held", json::array()}};
   std::vector<Candidate> candidates;
   for (const auto& f : list_files()) parse_file(f, candidates, report["rejected"]);
+  for (const auto& [name, data] : blobs_) parse_bytes(name, data, candidates, report["rejected"]);
 
   std::shared_ptr<const State> old = state_.load();
   auto next = std::make_shared<State>(*old);

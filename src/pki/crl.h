@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -67,6 +68,12 @@ class CrlStore {
   // as rejected ("unreadable"), not an error.
   static Result<std::shared_ptr<CrlStore>> from_files(std::vector<std::filesystem::path> files,
                                                       std::shared_ptr<const TrustStore> trust);
+
+  // A store over CRLs held in memory, each (name, PEM or DER bytes), e.g. an evidence package's:
+  // no file is written or read. Same rules; the report names each CRL by its name.
+  static Result<std::shared_ptr<CrlStore>> from_bytes(
+      std::vector<std::pair<std::string, std::string>> crls,
+      std::shared_ptr<const TrustStore> trust);
 
   // Stops and joins the watcher thread, if any.
   ~CrlStore();
@@ -128,11 +135,14 @@ class CrlStore {
   std::string fingerprint() const;
   void parse_file(const std::filesystem::path& file, std::vector<Candidate>& out,
                   nlohmann::json& rejected) const;
+  void parse_bytes(const std::string& name, const std::string& data, std::vector<Candidate>& out,
+                   nlohmann::json& rejected) const;
   void watch_loop(std::chrono::seconds period);
 
   std::shared_ptr<const TrustStore> trust_;
-  std::optional<std::filesystem::path> folder_;  // folder mode
-  std::vector<std::filesystem::path> files_;     // fixed-list mode
+  std::optional<std::filesystem::path> folder_;             // folder mode
+  std::vector<std::filesystem::path> files_;                // fixed-list mode
+  std::vector<std::pair<std::string, std::string>> blobs_;  // in-memory mode: (name, bytes)
 
   std::atomic<std::shared_ptr<const State>> state_;
   std::atomic<uint64_t> reloads_{0};

@@ -17,6 +17,7 @@
 #include "client/client.h"
 #include "core/ids.h"
 #include "harness.h"
+#include "pki/openssl_util.h"
 
 namespace fs = std::filesystem;
 using aaj::testing::Installation;
@@ -86,6 +87,23 @@ json healthz(const Installation& inst) {
   return h ? h->body : json();
 }
 
+// Runs `aaj args…` on a file holding `content`; the command must refuse it as malformed input
+// (exit 2, one JSON line), never crash.
+void expect_malformed(const fs::path& file, const std::string& content,
+                      const std::vector<std::string>& args, const std::string& what) {
+  spit(file, content);
+  auto r = run_aaj(args);
+  EXPECT_EQ(r.exit_code, 2) << what << ": " << r.out << r.err;
+  json j = json::parse(r.out, nullptr, false);
+  EXPECT_TRUE(j.is_object() && j["ok"] == false) << what << ": " << r.out;
+}
+
+// The error code of a refusal printed by an `aaj log …` tool.
+std::string error_code(const aaj::testing::CommandResult& r) {
+  json j = json::parse(r.out, nullptr, false);
+  return j.is_object() && j.contains("error") ? j["error"].value("code", "") : "";
+}
+
 TEST(Evidence, AnswersAndRefusalsCarrySealsThatVerifyOfflineAndProofsCheck) {
   Installation inst;
   inst.start();
@@ -115,6 +133,22 @@ TEST(Evidence, AnswersAndRefusalsCarrySealsThatVerifyOfflineAndProofsCheck) {
   forged["seal"]["head"]["batch"]["root"] = std::string(64, 'a');
   spit(answer, forged.dump());
   EXPECT_EQ(run_aaj({"verify-seal", answer.string(), "--trust", inst.ca()}).exit_code, 1);
+  // The answer's bytes removed: the seal names an answer_sha256, so nothing is proved.
+  json no_data = json::parse(a.raw);
+  no_data.erase("data");
+  spit(answer, no_data.dump());
+  auto missing = run_aaj({"verify-seal", answer.string(), "--trust", inst.ca()});
+  EXPECT_EQ(missing.exit_code, 1) << missing.out;
+  EXPECT_EQ(error_code(missing), "answer_missing") << missing.out;
+  // Malformed answers are refused (exit 2 or a bad seal), never a crash.
+  for (const std::string& junk :
+       {std::string("[1]"), std::string("{\"seal\":{\"leaf\":{\"log_seq\":\"1\"},\"head\":[],"
+                                        "\"proof\":{},\"signature\":1}}")}) {
+    spit(answer, junk);
+    auto r = run_aaj({"verify-seal", answer.string(), "--trust", inst.ca()});
+    EXPECT_TRUE(r.exit_code == 1 || r.exit_code == 2) << junk << ": " << r.out << r.err;
+    EXPECT_TRUE(json::parse(r.out, nullptr, false).is_object()) << r.out << r.err;
+  }
   spit(answer, a.raw);
   auto other_ca = inst.dir() / "witness/tls.pem";  // a certificate that is no CA of the system
   EXPECT_NE(run_aaj({"verify-seal", answer.string(), "--trust", other_ca.string()}).exit_code, 0);
@@ -141,7 +175,34 @@ TEST(Evidence, AnswersAndRefusalsCarrySealsThatVerifyOfflineAndProofsCheck) {
   json tampered = json::parse(proof.out);
   tampered["record"] = std::string(tampered["record"]).replace(10, 1, "9");
   spit(pf, tampered.dump());
-  EXPECT_EQ(run_aaj({"log", "check-proof", pf.string(), "--trust", inst.ca()}).exit_code, 1);
+  auto tampered_r = run_aaj({"log", "check-proof", pf.string(), "--trust", inst.ca()});
+  EXPECT_EQ(tampered_r.exit_code, 1);
+  // The record itself is checked (canonical bytes, its hash, its seq), before the proof.
+  EXPECT_EQ(error_code(tampered_r), "bad_record") << tampered_r.out;
+  // A proof against a head the system did not sign proves nothing.
+  json unsigned_proof = json::parse(proof.out);
+  unsigned_proof["signed_head"] = nullptr;
+  spit(pf, unsigned_proof.dump());
+  auto unsigned_r = run_aaj({"log", "check-proof", pf.string(), "--trust", inst.ca()});
+  EXPECT_EQ(unsigned_r.exit_code, 1) << unsigned_r.out;
+  EXPECT_EQ(error_code(unsigned_r), "unsigned") << unsigned_r.out;
+  // Malformed proof files: exit 2, never a crash.
+  const std::vector<std::string> check = {"log", "check-proof", pf.string(), "--trust", inst.ca()};
+  for (const auto& [what, change] : std::vector<std::pair<std::string, std::function<void(json&)>>>{
+           {"seq a string", [](json& j) { j["seq"] = "1"; }},
+           {"size negative", [](json& j) { j["size"] = -1; }},
+           {"record a number", [](json& j) { j["record"] = 5; }},
+           {"proof a string", [](json& j) { j["proof"] = "ab"; }},
+           {"signed_head a number", [](json& j) { j["signed_head"] = 5; }},
+           {"signed_head.head a list", [](json& j) { j["signed_head"]["head"] = json::array(); }},
+           {"no kind", [](json& j) { j.erase("kind"); }},
+           {"a list", [](json& j) { j = json::array({1}); }}}) {
+    json changed = json::parse(proof.out);
+    change(changed);
+    expect_malformed(pf, changed.dump(), check, what);
+  }
+  expect_malformed(pf, "{\"kind\":\"consistency\",\"from\":[],\"to\":5,\"proof\":[]}", check,
+                   "consistency with lists");
   auto cons = run_aaj({"log", "prove", "--config", inst.config().string(), "--from", "3"});
   ASSERT_EQ(cons.exit_code, 0) << cons.out;
   spit(pf, cons.out);
@@ -177,41 +238,158 @@ TEST(Evidence, APackageForTheCaseMaterialsVerifiesOfflineAndFailsAfterAnyChange)
   EXPECT_EQ(report["signed_request"]["revocation"], "good");
   EXPECT_FALSE(report["policy"].is_null());
 
-  // Every kind of change is caught: the answer, the record, the signed request, the seal, the
-  // inclusion proof, the signed head.
+  EXPECT_EQ(report["crls"]["rejected"], json::array()) << report.dump();
+
+  // Every kind of change is caught, each by the check it is meant for: the answer, the record,
+  // the seal, the inclusion proof, the signed head (the signed request: below).
   const json pkg = json::parse(p->raw);
-  auto check_changed = [&](const std::string& what, const std::function<void(json&)>& change) {
+  const std::string seq0 = std::to_string(
+      json::parse(pkg["records"][0]["line"].get<std::string>())["seq"].get<uint64_t>());
+  auto check_changed = [&](const std::string& what, const std::string& problem,
+                           const std::function<void(json&)>& change) {
     json changed = pkg;
     change(changed);
     spit(file, changed.dump());
     auto r = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
     EXPECT_EQ(r.exit_code, 1) << what << ": " << r.out;
+    EXPECT_EQ(json::parse(r.out, nullptr, false).value("problem", ""), problem)
+        << what << ": " << r.out;
   };
-  check_changed("answer data", [](json& j) {
+  check_changed("answer data", "answer R01", [](json& j) {
     std::string d = j["answers"][0]["data"];
     d[d.find("\"iin\"") + 8] ^= 1;
     j["answers"][0]["data"] = d;
   });
-  check_changed("record", [](json& j) {
+  // The answer's bytes taken out: the record says an answer was given, and the package records
+  // no destruction of it.
+  check_changed("answer bytes removed", "answer R01",
+                [](json& j) { j["answers"][0]["data"] = nullptr; });
+  check_changed("answer removed", "answer of the request",
+                [](json& j) { j["answers"] = json::array(); });
+  check_changed("record", "record 0", [](json& j) {
     std::string l = j["records"][0]["line"];
     l.replace(l.find("Проверка"), 2, "Пр");
     l[l.find("purpose") + 12] ^= 1;
     j["records"][0]["line"] = l;
   });
-  check_changed("signed request", [](json& j) {
+  // The signed request in the record: its hash catches the change; with the hash made again,
+  // the seal (of the record's hash) does.
+  check_changed("signed request in the record", "record 0", [](json& j) {
     json rec = json::parse(j["records"][0]["line"].get<std::string>());
     std::string cms = rec["body"]["cms"];
     cms[cms.size() / 2] = cms[cms.size() / 2] == 'A' ? 'B' : 'A';
     rec["body"]["cms"] = cms;
-    j["records"][0]["line"] = rec.dump();  // (its hash no longer matches either)
+    j["records"][0]["line"] = rec.dump();
   });
-  check_changed("seal proof", [](json& j) {
+  check_changed("signed request in the record, rehashed", "seal of record " + seq0, [](json& j) {
+    json rec = json::parse(j["records"][0]["line"].get<std::string>());
+    std::string cms = rec["body"]["cms"];
+    cms[cms.size() / 2] = cms[cms.size() / 2] == 'A' ? 'B' : 'A';
+    rec["body"]["cms"] = cms;
+    rec.erase("hash");
+    rec["hash"] = aaj::pki::sha256_hex(rec.dump());
+    j["records"][0]["line"] = rec.dump();
+  });
+  check_changed("seal proof", "seal of record " + seq0, [](json& j) {
     j["records"][0]["seal"]["head"]["batch"]["root"] = std::string(64, '1');
   });
-  check_changed("inclusion",
+  check_changed("inclusion", "inclusion of record " + seq0,
                 [](json& j) { j["records"][0]["inclusion"]["root"] = std::string(64, '2'); });
-  check_changed("signed head",
+  const std::string size = std::to_string(pkg["records"][0]["inclusion"]["size"].get<uint64_t>());
+  check_changed("signed head", "signed head of size " + size,
                 [](json& j) { j["records"][0]["inclusion"]["signed_head"]["signature"] = "MIIB"; });
+  if (!pkg["crls"].empty())
+    check_changed("crl", "crl crls[0]", [](json& j) {
+      std::string c = j["crls"][0];
+      const size_t mid = c.size() / 2;
+      c[mid] = c[mid] == 'A' ? 'B' : 'A';
+      j["crls"][0] = c;
+    });
+
+  // Malformed packages: exit 2, never a crash.
+  const std::vector<std::string> verify = {"verify-evidence", file.string(), "--trust", inst.ca()};
+  for (const auto& [what, change] : std::vector<std::pair<std::string, std::function<void(json&)>>>{
+           {"records a string", [](json& j) { j["records"] = "x"; }},
+           {"a record a number", [](json& j) { j["records"][0] = 5; }},
+           {"line a number", [](json& j) { j["records"][0]["line"] = 5; }},
+           {"seal a list", [](json& j) { j["records"][0]["seal"] = json::array(); }},
+           {"inclusion size a string", [](json& j) { j["records"][0]["inclusion"]["size"] = "3"; }},
+           {"inclusion proof a string",
+            [](json& j) { j["records"][0]["inclusion"]["proof"] = "x"; }},
+           {"signed_head a string",
+            [](json& j) { j["records"][0]["inclusion"]["signed_head"] = "x"; }},
+           {"answers an object", [](json& j) { j["answers"] = json::object(); }},
+           {"answer data a number", [](json& j) { j["answers"][0]["data"] = 5; }},
+           {"answer resource missing", [](json& j) { j["answers"][0].erase("resource"); }},
+           {"crls of numbers", [](json& j) { j["crls"] = json::array({1}); }},
+           {"request_id a number", [](json& j) { j["request_id"] = 1; }}}) {
+    json changed = pkg;
+    change(changed);
+    expect_malformed(file, changed.dump(), verify, what);
+  }
+  expect_malformed(file, "[]", verify, "a list");
+
+  // The signed request checked for what it is: a record that is genuine in the log (the system
+  // sealed it, as it seals any record another writer appended while it was stopped) but whose
+  // signed request is not the logged document.
+  auto b = ask(o, "R01", 2);
+  ASSERT_EQ(b.status, 200) << b.raw;
+  inst.stop();
+  const fs::path jdir = inst.dir() / "data/journal";
+  std::string other_cms;
+  for (const auto& r : journal_records(inst))
+    if (r["type"] == "data_request" && r["body"]["request_id"] == b.body["request_id"])
+      other_cms = r["body"]["cms"];
+  ASSERT_FALSE(other_cms.empty());
+  const json last = journal_records(inst).back();
+  json forged = json::parse(pkg["records"][0]["line"].get<std::string>());
+  forged["body"]["cms"] = other_cms;  // the officer's genuine signature, over another document
+  forged["seq"] = last["seq"].get<uint64_t>() + 1;
+  forged["prev"] = last["hash"];
+  forged.erase("hash");
+  forged["hash"] = aaj::pki::sha256_hex(forged.dump());
+  const uint64_t fseq = forged["seq"];
+  {
+    std::ofstream(jdir / "journal.log", std::ios::binary | std::ios::app) << forged.dump() << "\n";
+  }
+  inst.start();
+  json seal;
+  {
+    std::ifstream in(jdir / "heads.log");
+    for (std::string l; std::getline(in, l);) {
+      json h = json::parse(l);
+      if (h["head"]["batch"]["first_seq"] == fseq && h["head"]["batch"]["last_seq"] == fseq) {
+        json leaf = {{"log_seq", fseq}, {"record_hash", forged["hash"]}};
+        for (const char* k : {"request_id", "answer_sha256", "cms_sha256"})
+          if (forged["body"].contains(k)) leaf[k] = forged["body"][k];
+        seal = {{"head", h["head"]},
+                {"leaf", leaf},
+                {"proof", json::array()},
+                {"signature", h["signature"]}};
+      }
+    }
+  }
+  ASSERT_FALSE(seal.is_null()) << "no head seals record " << fseq << " alone";
+  auto inc =
+      run_aaj({"log", "prove", "--config", inst.config().string(), "--seq", std::to_string(fseq)});
+  ASSERT_EQ(inc.exit_code, 0) << inc.out;
+  json incj = json::parse(inc.out);
+  json with_forged = pkg;
+  with_forged["records"][0] = {{"line", forged.dump()},
+                               {"seal", seal},
+                               {"inclusion",
+                                {{"size", incj["size"]},
+                                 {"root", incj["root"]},
+                                 {"proof", incj["proof"]},
+                                 {"signed_head", incj["signed_head"]}}}};
+  spit(file, with_forged.dump());
+  auto sr = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+  EXPECT_EQ(sr.exit_code, 1) << sr.out;
+  json srj = json::parse(sr.out);
+  EXPECT_EQ(srj["problem"], "signed request") << sr.out;
+  EXPECT_NE(srj.value("detail", "").find("not the logged document"), std::string::npos) << sr.out;
+  o = enter(inst);
+
   // Only the officer who made the request gets the package.
   Officer other = enter(inst, "investigator_mia");
   auto refused = other.api->get("/api/v1/evidence?request_id=" + id, other.token);
@@ -222,6 +400,51 @@ TEST(Evidence, APackageForTheCaseMaterialsVerifiesOfflineAndFailsAfterAnyChange)
   for (const auto& r : journal_records(inst))
     logged = logged || (r["type"] == "evidence_exported" && r["body"]["request_id"] == id);
   EXPECT_TRUE(logged);
+}
+
+// A request for several resources writes one record per resource (each with its own seq) after
+// the request's own: its package holds them all, and every answer is checked against its record.
+TEST(Evidence, APackageOfAMultiResourceRequestVerifies) {
+  Installation inst;
+  inst.start();
+  Officer o = enter(inst);
+  json doc = aaj::client::make_document("R01", kCriminal, {{"iin", subject_iin()}}, kPurpose);
+  doc.erase("resource");
+  doc["resources"] = {"R01", "R11"};
+  auto a = aaj::client::send_request(*o.api, o.token, *o.key, doc);
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->status, 200) << a->raw;
+  const std::string id = a->body["request_id"];
+  auto p = o.api->get("/api/v1/evidence?request_id=" + id, o.token);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->status, 200) << p->raw;
+  const json pkg = json::parse(p->raw);
+  ASSERT_EQ(pkg["records"].size(), 3u) << p->raw;
+  fs::path file = inst.dir() / "evidence.json";
+  spit(file, p->raw);
+  auto ok = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+  ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  json report = json::parse(ok.out);
+  EXPECT_EQ(report["request_id"], id);
+  ASSERT_EQ(report["records"].size(), 3u);
+  EXPECT_EQ(report["records"][0]["type"], "data_request");
+  EXPECT_EQ(report["records"][1]["type"], "resource_answer");
+  EXPECT_EQ(report["records"][2]["type"], "resource_answer");
+  ASSERT_EQ(report["answers"].size(), 2u);
+  for (const auto& ans : report["answers"]) EXPECT_EQ(ans["data_checked"], true);
+  // One answer's bytes swapped with the other's, or one answer left out: caught.
+  json swapped = pkg;
+  std::swap(swapped["answers"][0]["data"], swapped["answers"][1]["data"]);
+  spit(file, swapped.dump());
+  auto s = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+  EXPECT_EQ(s.exit_code, 1) << s.out;
+  json dropped = pkg;
+  const std::string gone = dropped["answers"][1]["resource"];
+  dropped["answers"].erase(1);
+  spit(file, dropped.dump());
+  auto d = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+  EXPECT_EQ(d.exit_code, 1) << d.out;
+  EXPECT_EQ(json::parse(d.out)["problem"], "answer " + gone) << d.out;
 }
 
 TEST(Evidence, SegmentsAreSealedAsTheyFillExportedAndVerifiedAsAnArchive) {
@@ -252,6 +475,54 @@ TEST(Evidence, SegmentsAreSealedAsTheyFillExportedAndVerifiedAsAnArchive) {
   auto v = run_aaj({"log", "verify", "--dir", archive.string(), "--trust", inst.ca()});
   ASSERT_EQ(v.exit_code, 0) << v.out;
   EXPECT_EQ(json::parse(v.out)["signatures_checked"], true);
+
+  // The log goes on: the archive's heads.log and cosignatures.log grow by what was added (the
+  // archive's copy is a beginning of the live file's), never rewritten.
+  const std::string heads_before = slurp(archive / "heads.log");
+  ASSERT_FALSE(heads_before.empty());
+  inst.start();
+  Officer o2 = enter(inst);
+  for (int i = 0; i < 9; ++i) ASSERT_EQ(ask(o2, "R01", 100 + i).status, 200);
+  inst.stop();
+  auto grown =
+      run_aaj({"log", "export", "--config", inst.config().string(), "--to", archive.string()});
+  ASSERT_EQ(grown.exit_code, 0) << grown.out;
+  json g = json::parse(grown.out);
+  EXPECT_EQ(g["appended"], json::array({"heads.log"})) << grown.out;
+  EXPECT_FALSE(g["copied"].empty()) << grown.out;  // the new segment
+  const std::string heads_after = slurp(archive / "heads.log");
+  EXPECT_GT(heads_after.size(), heads_before.size());
+  EXPECT_EQ(heads_after.substr(0, heads_before.size()), heads_before);
+  EXPECT_EQ(run_aaj({"log", "verify", "--dir", archive.string(), "--trust", inst.ca()}).exit_code,
+            0);
+  // An archive heads.log that is not a beginning of the live one: refused, left as it is.
+  std::string other_heads = heads_after;
+  other_heads[other_heads.find("\"root\":\"") + 9] ^= 1;
+  spit(archive / "heads.log", other_heads);
+  auto heads_conflict =
+      run_aaj({"log", "export", "--config", inst.config().string(), "--to", archive.string()});
+  EXPECT_EQ(heads_conflict.exit_code, 1) << heads_conflict.out;
+  EXPECT_EQ(error_code(heads_conflict), "archive_conflict") << heads_conflict.out;
+  EXPECT_EQ(slurp(archive / "heads.log"), other_heads);
+  spit(archive / "heads.log", heads_after);
+
+  // Junk in the log's side files: refused or skipped, never a crash.
+  fs::path junk = inst.dir() / "junk-log";
+  fs::copy(inst.dir() / "data/journal", junk, fs::copy_options::recursive);
+  {
+    std::ofstream(junk / "heads.log", std::ios::binary | std::ios::app)
+        << "{\"head\":{\"size\":\"x\",\"batch\":[1]}}\n{\"head\":[1]}\n";
+  }
+  auto pj = run_aaj({"log", "prove", "--dir", junk.string(), "--seq", "1"});
+  EXPECT_EQ(pj.exit_code, 0) << pj.out << pj.err;
+  EXPECT_NE(json::parse(pj.out)["signed_head"], nullptr) << pj.out;
+  json seal1 = json::parse(slurp(junk / "segments/000001.seal.json"));
+  seal1["seal"]["last_seq"] = "8";
+  spit(junk / "segments/000001.seal.json", seal1.dump());
+  auto ej = run_aaj(
+      {"log", "export", "--dir", junk.string(), "--to", (inst.dir() / "junk-archive").string()});
+  EXPECT_EQ(ej.exit_code, 1) << ej.out << ej.err;
+  EXPECT_EQ(error_code(ej), "bad_seal") << ej.out;
   // A changed byte in the archive is named with its file and seq.
   fs::path seg2 = archive / "segments/000002.log";
   std::string text = slurp(seg2);

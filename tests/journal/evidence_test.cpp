@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "evidence/package.h"
 #include "journal/heads.h"
 #include "journal/journal.h"
 #include "journal/merkle.h"
@@ -466,6 +467,107 @@ TEST(Evidence, HeadsLostInACrashAreSignedAgainAtOpen) {
   auto rep = verify(dir.path(), checking());
   EXPECT_TRUE(rep.ok) << rep.problem;
   EXPECT_EQ(rep.heads, 4u);
+}
+
+// heads.log has one reader (heads::HeadsReader): a torn last line is incomplete, not bad, for
+// verify() as for the evidence tools; a bad line is named by its line in heads.log.
+TEST(Evidence, ATornLastHeadIsIncompleteAndABadHeadIsNamedByItsLine) {
+  TempDir dir;
+  {
+    auto j = open_ok(dir.path(), evidence_options());
+    ASSERT_TRUE(j);
+    for (int i = 1; i <= 3; ++i) ASSERT_TRUE(j->append("data_request", body(i)).ok());
+  }
+  const fs::path heads_file = dir.path() / "heads.log";
+  const std::string before = read_file(heads_file);
+  const auto lines = read_lines(heads_file);
+  ASSERT_EQ(lines.size(), 3u);
+  // A crash tore the write of a fourth head.
+  const std::string torn = lines.back().substr(0, 40);
+  write_file(heads_file, before + torn);
+  heads::HeadsReader in(heads_file);
+  int n = 0;
+  for (heads::HeadsReader::Line l; in.next(l);) {
+    ++n;
+    EXPECT_EQ(l.number, static_cast<uint64_t>(n));
+    ASSERT_TRUE(l.head.has_value());
+    EXPECT_TRUE(l.head->is_signed());
+    EXPECT_EQ(l.head->size, static_cast<uint64_t>(n));
+  }
+  EXPECT_EQ(n, 3);
+  EXPECT_EQ(in.incomplete_tail_bytes(), torn.size());
+  VerifyReport r = verify(dir.path(), checking());
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.heads, 3u);
+  EXPECT_EQ(r.heads_incomplete_tail_bytes, torn.size());
+  EXPECT_EQ(to_json(r)["heads_incomplete_tail_bytes"], torn.size());
+
+  // A bad line in the middle: heads.log and its line, not a record line.
+  write_file(heads_file, lines[0] + "\n{\"head\":{\"size\":\"2\"}}\n" + lines[2] + "\n");
+  r = verify(dir.path(), checking());
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_file, "heads.log");
+  EXPECT_EQ(r.first_bad_line, 2u);
+  EXPECT_NE(r.problem.find("heads.log line 2"), std::string::npos) << r.problem;
+  // A head of the wrong root on line 3.
+  std::string wrong = lines[2];
+  wrong.replace(wrong.find("\"root\":\"", wrong.find("\"log\"")) + 8, 4, "0000");
+  write_file(heads_file, lines[0] + "\n" + lines[1] + "\n" + wrong + "\n");
+  r = verify(dir.path(), checking());
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_file, "heads.log");
+  EXPECT_EQ(r.first_bad_line, 3u) << r.problem;
+
+  // The evidence tools read it the same way: a torn or junk line is no head, never a crash.
+  write_file(heads_file, before + "{\"head\":{\"size\":\"x\",\"batch\":[]}}\n" + torn);
+  auto seal = evidence::rebuild_seal(dir.path(), 2);
+  ASSERT_TRUE(seal.ok()) << seal.error().detail;
+  EXPECT_EQ((*seal)["leaf"]["log_seq"], 2);
+  EXPECT_EQ(evidence::rebuild_seal(dir.path(), 9).error().code, "not_sealed");
+}
+
+// The records of a request for several resources: one data_request and one resource_answer per
+// resource, each with its own seq, found from any of them (the stored answers name the
+// resource_answer records).
+TEST(Evidence, TheRecordsOfARequestAreFoundFromAnyOfItsRecords) {
+  TempDir dir;
+  std::vector<uint64_t> answer_seqs;
+  uint64_t main_seq = 0;
+  {
+    auto j = open_ok(dir.path(), evidence_options());
+    ASSERT_TRUE(j);
+    ASSERT_TRUE(j->append("data_request", body(1)).ok());
+    json main = {{"request_id", "req-multi"},
+                 {"resources", json::array({{{"resource", "R01"}}, {{"resource", "R11"}}})}};
+    auto m = j->append("data_request", main);
+    ASSERT_TRUE(m.ok());
+    main_seq = m->seq;
+    ASSERT_TRUE(j->append("data_request", body(2)).ok());  // another request in between
+    for (const char* r : {"R01", "R11"}) {
+      auto a = j->append(
+          "resource_answer",
+          {{"request_id", "req-multi"}, {"resource", r}, {"answer_sha256", sha256_hex(r)}});
+      ASSERT_TRUE(a.ok());
+      answer_seqs.push_back(a->seq);
+    }
+    ASSERT_TRUE(j->append("answer_read", {{"request_id", "req-multi"}}).ok());
+  }
+  auto lines = evidence::request_records(dir.path(), answer_seqs, "req-multi");
+  ASSERT_TRUE(lines.ok()) << lines.error().code << ": " << lines.error().detail;
+  ASSERT_EQ(lines->size(), 3u);
+  EXPECT_EQ(json::parse((*lines)[0])["seq"], main_seq);
+  EXPECT_EQ(json::parse((*lines)[0])["type"], "data_request");
+  EXPECT_EQ(json::parse((*lines)[1])["seq"], answer_seqs[0]);
+  EXPECT_EQ(json::parse((*lines)[2])["seq"], answer_seqs[1]);
+  // From the data_request's seq alone, too (a single-resource request's stored answer).
+  auto from_main = evidence::request_records(dir.path(), {main_seq}, "req-multi");
+  ASSERT_TRUE(from_main.ok());
+  EXPECT_EQ(*from_main, *lines);
+  // A seq that is not the request's is refused.
+  auto other = evidence::request_records(dir.path(), {answer_seqs[0], 1}, "req-multi");
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, "record_unknown");
+  EXPECT_EQ(evidence::request_records(dir.path(), {1}, "req-none").error().code, "record_unknown");
 }
 
 }  // namespace

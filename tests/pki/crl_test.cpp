@@ -192,6 +192,31 @@ TEST_F(CrlStoreTest, FixedFileListAndPemBundle) {
   EXPECT_EQ(status(*store).kind, Kind::Revoked);
 }
 
+// CRLs held in memory (an evidence package's): no file, each named in the report; a damaged
+// one is reported, the good one held.
+TEST_F(CrlStoreTest, FromBytes) {
+  const std::string good =
+      crl({{holder_->issued.serial_hex, hours_from_now(-4)}}, hours_from_now(-2), days_from_now(1));
+  std::string damaged = good;
+  damaged[damaged.size() / 2] = damaged[damaged.size() / 2] == 'A' ? 'B' : 'A';
+  auto store = CrlStore::from_bytes({{"crls[0]", good}, {"crls[1]", damaged}, {"crls[2]", ""}},
+                                    test_ca().trust)
+                   .value();
+  json r = store->last_report();
+  ASSERT_EQ(r["loaded"].size(), 1u) << r.dump(1);
+  EXPECT_EQ(r["loaded"][0]["file"], "crls[0]");
+  ASSERT_EQ(r["rejected"].size(), 2u) << r.dump(1);
+  EXPECT_EQ(r["rejected"][0]["file"], "crls[1]");
+  EXPECT_TRUE(r["rejected"][0]["reason"] == "corrupt" ||
+              r["rejected"][0]["reason"] == "bad_signature")
+      << r.dump(1);
+  EXPECT_EQ(reasons(r, "crls[2]"), std::vector<std::string>{"empty"});
+  EXPECT_EQ(status(*store).kind, Kind::Revoked);
+  // A reload parses the same bytes again: nothing changes.
+  EXPECT_EQ(store->reload()["unchanged"].size(), 1u);
+  EXPECT_EQ(status(*store).kind, Kind::Revoked);
+}
+
 TEST_F(CrlStoreTest, WatcherPicksUpChangesWithoutRestart) {
   write_text(dir_ / "ca.crl", crl({}, hours_from_now(-3), days_from_now(7)));
   auto store = CrlStore::open(dir_.path(), test_ca().trust).value();
