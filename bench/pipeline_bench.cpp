@@ -16,9 +16,10 @@
 // cores × 1e6 / Σc req/s, and the pipeline is reported as a ratio of it (target ≥ 0.75).
 //
 // Usage: pipeline_bench [--requests N] [--rounds R] [--connections C] [--workers W]
-//                       [--io-threads T] [--no-seal] [--keep]
+//                       [--io-threads T] [--commit-delay-us D] [--no-seal] [--keep]
 // --no-seal runs the server without the system key (development mode allows it): no signed
 // heads and no seals, to see what sealing every answer costs (compare two runs).
+// --commit-delay-us sets the log's group-commit wait (journal.commit_delay_us) to compare values.
 #include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -27,9 +28,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -65,6 +68,7 @@ struct Args {
   int workers = 0;       // server.worker_threads; 0 = the demo's
   int io_threads = 0;    // server.io_threads; 0 = the demo's
   bool no_seal = false;  // run without the system key (no heads, no seals)
+  long long commit_delay_us = -1;  // journal.commit_delay_us; -1 = the configuration's default
 };
 
 std::string slurp(const fs::path& p) {
@@ -184,24 +188,37 @@ int main(int argc, char** argv) {
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    // A whole non-negative number, or the run stops with a message (not an exception).
+    auto number = [&]() -> long long {
+      std::string v = i + 1 < argc ? argv[++i] : "";
+      char* end = nullptr;
+      errno = 0;
+      long long n = v.empty() ? -1 : std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || errno != 0 || n < 0 || n > 100000000)
+        die(a + " wants a whole number, not '" + v + "'");
+      return n;
+    };
     if (a == "--requests")
-      args.requests = std::stoul(next());
+      args.requests = static_cast<size_t>(number());
     else if (a == "--rounds")
-      args.rounds = std::stoi(next());
+      args.rounds = static_cast<int>(number());
     else if (a == "--connections")
-      args.connections = std::stoi(next());
+      args.connections = static_cast<int>(number());
     else if (a == "--keep")
       args.keep = true;
     else if (a == "--workers")
-      args.workers = std::stoi(next());
+      args.workers = static_cast<int>(number());
     else if (a == "--io-threads")
-      args.io_threads = std::stoi(next());
+      args.io_threads = static_cast<int>(number());
+    else if (a == "--commit-delay-us")
+      args.commit_delay_us = number();
     else if (a == "--no-seal")
       args.no_seal = true;
     else
       die("unknown argument " + a);
   }
+  if (args.requests < 2 || args.rounds < 1 || args.connections < 1)
+    die("--requests >= 2, --rounds >= 1 and --connections >= 1");
   aaj::pki::init_openssl();
   if (!aaj::time::load_astana_zone()) die("no tz database");
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -227,11 +244,20 @@ int main(int argc, char** argv) {
     auto p = cfg.find("max_clock_skew_seconds = 300");
     if (p != std::string::npos) cfg.replace(p, 28, "max_clock_skew_seconds = 1800");
     auto w = cfg.find("worker_threads = 32");
-    if (args.workers > 0 && w != std::string::npos)
+    if (args.workers > 0) {
+      if (w == std::string::npos) die("--workers: the demo's worker_threads line was not found");
       cfg.replace(w, 19, "worker_threads = " + std::to_string(args.workers));
+    }
     auto io = cfg.find("io_threads = 2");
-    if (args.io_threads > 0 && io != std::string::npos)
+    if (args.io_threads > 0) {
+      if (io == std::string::npos) die("--io-threads: the demo's io_threads line was not found");
       cfg.replace(io, 14, "io_threads = " + std::to_string(args.io_threads));
+    }
+    if (args.commit_delay_us >= 0) {
+      auto j = cfg.find("[journal]\n");
+      if (j == std::string::npos) die("--commit-delay-us: no [journal] section in the demo");
+      cfg.insert(j + 10, "commit_delay_us = " + std::to_string(args.commit_delay_us) + "\n");
+    }
     const std::string key_lines =
         "system_cert = \"pki/system.pem\"\nsystem_key = \"pki/system.key\"\n";
     auto k = cfg.find(key_lines);

@@ -99,6 +99,10 @@ Result<Config> load_config(const std::filesystem::path& file) {
   c.log_id = rd.get(t["journal"]["log_id"], "journal.log_id", std::string("aaj"));
   c.segment_records =
       rd.get(t["journal"]["segment_records"], "journal.segment_records", c.segment_records);
+  c.commit_delay_us =
+      rd.get(t["journal"]["commit_delay_us"], "journal.commit_delay_us", c.commit_delay_us);
+  if (c.commit_delay_us < 0 || c.commit_delay_us > 100000)
+    return Error{"config", "journal.commit_delay_us must be 0..100000 (microseconds)"};
 
   for (const std::string& p : rd.strings(t["pki"]["trust"], "pki.trust"))
     c.trust.push_back(resolve(base, p));

@@ -230,6 +230,7 @@ Status GatewayImpl::init() {
   jo.tree = true;
   jo.log_id = cfg_.log_id;
   jo.segment_records = cfg_.segment_records;
+  jo.commit_delay = std::chrono::microseconds(cfg_.commit_delay_us);
   if (!cfg_.system_cert.empty()) {
     auto key = pki::SystemKey::load(cfg_.system_cert, cfg_.system_key);
     if (!key) return Error{"config", "journal.system_key: " + key.error().detail};

@@ -117,6 +117,18 @@ url = "http://127.0.0.1:9470"
   ASSERT_TRUE(ok.ok()) << ok.error().detail;
   EXPECT_EQ(ok->segment_records, 0u);
 
+  // The group-commit wait: 500 µs unless configured, 0..100000 µs.
+  EXPECT_EQ(ok->commit_delay_us, 500);
+  ok = load("[journal]\ncommit_delay_us = 0\n");
+  ASSERT_TRUE(ok.ok()) << ok.error().detail;
+  EXPECT_EQ(ok->commit_delay_us, 0);
+  for (const char* bad : {"-1", "100001", "1.5", "\"2ms\""}) {
+    auto d = load(std::string("[journal]\ncommit_delay_us = ") + bad + "\n");
+    ASSERT_FALSE(d.ok()) << bad;
+    EXPECT_NE(d.error().detail.find("journal.commit_delay_us"), std::string::npos)
+        << d.error().detail;
+  }
+
   auto neg = load("[journal]\nsegment_records = -1\n");
   ASSERT_FALSE(neg.ok());
   EXPECT_EQ(neg.error().code, "config");
