@@ -179,6 +179,10 @@ class SqliteStore final : public Store {
         migrated = exec(
             "ALTER TABLE webauthn_credentials ADD COLUMN backup_eligible INTEGER NOT NULL "
             "DEFAULT 0");
+      // The version moves with the upgrade, in its transaction: a crash right after COMMIT must
+      // not leave the new columns under the old number (the next open would add them again).
+      if (migrated) migrated = exec(kMigrateV6);  // again below for new files: IF NOT EXISTS
+      if (migrated) migrated = exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
       if (migrated)
         migrated = exec("COMMIT");
       else
@@ -203,8 +207,11 @@ class SqliteStore final : public Store {
         return v6.error();
       }
     }
-    sqlite3_exec(db, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(), nullptr,
-                 nullptr, nullptr);
+    // New files, and the steps above that are safe to repeat (CREATE … IF NOT EXISTS).
+    if (Status v = exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)); !v) {
+      sqlite3_close(db);
+      return v.error();
+    }
     s->release(db);
     return std::unique_ptr<Store>(std::move(s));
   }
