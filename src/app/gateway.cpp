@@ -220,7 +220,10 @@ Status GatewayImpl::init() {
   crls_ = *crls;
   trust_ = *trust;
   crls_->set_reload_listener([](const json& report) {
-    spdlog::info("{}", json{{"event", "crl_reload"}, {"report", report}}.dump());
+    // File names and issuers come from outside: not necessarily UTF-8, and a throwing dump
+    // here would end the watcher's thread.
+    spdlog::info("{}", json{{"event", "crl_reload"}, {"report", report}}.dump(
+                           -1, ' ', false, json::error_handler_t::replace));
   });
   crls_->start_watching(std::chrono::seconds(cfg_.crl_reload_seconds));
   verifier_ = std::make_unique<pki::CmsVerifier>(*trust, crls_);
