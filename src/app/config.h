@@ -117,7 +117,4 @@ struct Config {
 // Reads and validates the file. Error "config" with the file, key and reason.
 Result<Config> load_config(const std::filesystem::path& file);
 
-// Splits "HOST:PORT" ("[::1]:8443" for IPv6). Error "config" when malformed.
-Result<std::pair<std::string, uint16_t>> split_host_port(const std::string& s);
-
 }  // namespace aaj::app

@@ -15,6 +15,7 @@
 #include "auth/challenges.h"
 #include "cli/commands.h"
 #include "cli/service.h"
+#include "core/host_port.h"
 #include "core/ids.h"
 #include "core/time.h"
 #include "pki/issue.h"
@@ -323,7 +324,7 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
     for (const char* sub : {"data", "pki", "users", "witness"}) fs::remove_all(dir / sub, ec);
   }
   std::string listen = listen_arg.empty() ? "127.0.0.1:8443" : listen_arg;
-  auto hp = app::split_host_port(listen);
+  auto hp = net::split_host_port(listen);
   if (!hp) return fail("listen", hp.error());
   // The simulator listens on the server port + 27 unless told otherwise (8443 → 8470).
   std::string sim_listen = hp->first + ":" + std::to_string(hp->second + 27);

@@ -9,6 +9,7 @@
 #include "app/gateway.h"
 #include "cli/commands.h"
 #include "cli/service.h"
+#include "core/host_port.h"
 #include "tools/sourcesim/service.h"
 
 namespace aaj::cli {
@@ -74,7 +75,7 @@ int serve(const std::string& config, const std::string& listen) {
   std::unique_ptr<http::Server> systems;
   StopFirst stop_first{rt};  // destroyed before the servers and the gateway
   if (!cfg->systems_listen.empty()) {
-    auto shp = app::split_host_port(cfg->systems_listen);
+    auto shp = net::split_host_port(cfg->systems_listen);
     if (!shp) return log_failure("config_error", shp.error());
     http::ServerOptions so = o;
     so.host = shp->first;

@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include "app/config.h"
+#include "core/host_port.h"
 
 namespace aaj::cli {
 
@@ -28,7 +28,7 @@ int log_failure(const std::string& event, const Error& e) {
 Result<std::pair<std::string, uint16_t>> listen_address(std::string& configured,
                                                         const std::string& override_listen) {
   if (!override_listen.empty()) configured = override_listen;
-  return app::split_host_port(configured);
+  return net::split_host_port(configured);
 }
 
 http::ServerOptions tls_server_options(std::shared_ptr<http::Runtime> runtime,

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "core/host_port.h"
 #include "http/asio_runtime.h"
 
 namespace aaj::http {
@@ -74,11 +75,12 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   Status init() {
     const std::string& u = opts_.url;
     std::string rest;
+    bool https = false;
     if (u.rfind("http://", 0) == 0) {
       rest = u.substr(7);
     } else if (u.rfind("https://", 0) == 0) {
       rest = u.substr(8);
-      use_tls_ = true;
+      https = true;
     } else {
       return Error{"config", "url must be http:// or https://: " + u};
     }
@@ -86,21 +88,28 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
     std::string hostport = rest.substr(0, slash);
     prefix_ = slash == std::string::npos ? "" : rest.substr(slash);
     while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
-    if (!hostport.empty() && hostport.front() == '[') {  // [v6]:port
+    bool has_port = false;
+    if (!hostport.empty() && hostport.front() == '[') {  // [v6] or [v6]:port
       auto close = hostport.find(']');
       if (close == std::string::npos) return Error{"config", "bad host in url: " + u};
       host_ = hostport.substr(1, close - 1);
-      if (close + 1 < hostport.size() && hostport[close + 1] == ':')
-        port_ = hostport.substr(close + 2);
+      has_port = close + 1 < hostport.size();
     } else {
-      auto colon = hostport.rfind(':');
-      host_ = hostport.substr(0, colon);
-      if (colon != std::string::npos) port_ = hostport.substr(colon + 1);
+      has_port = hostport.find(':') != std::string::npos;
+      host_ = hostport;
+    }
+    if (has_port) {
+      auto hp = net::split_host_port(hostport);
+      if (!hp || hp->second == 0)
+        return Error{"config", "bad port in url (a number 1..65535 after the host): " + u};
+      host_ = hp->first;
+      port_ = std::to_string(hp->second);
+    } else {
+      port_ = https ? "443" : "80";
     }
     if (host_.empty()) return Error{"config", "no host in url: " + u};
-    if (port_.empty()) port_ = use_tls_ ? "443" : "80";
     host_header_ = hostport;
-    if (use_tls_) {
+    if (https) {
       tls_.emplace(ssl::context::tls_client);
       SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
       boost::system::error_code ec;
@@ -117,7 +126,7 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   void post(std::string path, std::string body, std::string content_type, Done done) override {
     Job job{prefix_ + path, std::move(body), std::move(content_type), std::move(done),
             Clock::now() + opts_.timeout};
-    start(std::move(job), 0);
+    start(std::move(job), /*resend=*/false);
   }
 
   void get(std::string path, Done done) override {
@@ -126,7 +135,7 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
     job.done = std::move(done);
     job.deadline = Clock::now() + opts_.timeout;
     job.method = bhttp::verb::get;
-    start(std::move(job), 0);
+    start(std::move(job), /*resend=*/false);
   }
 
   size_t idle_connections() const override {
@@ -138,16 +147,17 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
 
  private:
   // Takes the most recently used idle connection (or makes a new one) and runs the exchange on
-  // its strand.
-  void start(Job job, int attempt) {
+  // that connection's I/O thread. `resend`: the request is being sent again because a reused
+  // connection turned out closed; it then always goes on a new connection.
+  void start(Job job, bool resend) {
     // On the caller's I/O thread when it is one (the usual case: a request continuing), so the
     // exchange stays on that thread; otherwise on the next one in turn.
     const size_t io = art_.pick();
-    std::unique_ptr<Conn> c = attempt == 0 ? take_idle(io) : nullptr;
+    std::unique_ptr<Conn> c = resend ? nullptr : take_idle(io);
     bool reused = c != nullptr;
     if (!c) c = std::make_unique<Conn>(art_.io(io), io, tls_ ? &*tls_ : nullptr);
     auto ex = c->ex;
-    asio::co_spawn(ex, exchange(shared_from_this(), std::move(c), reused, std::move(job), attempt),
+    asio::co_spawn(ex, exchange(shared_from_this(), std::move(c), reused, std::move(job)),
                    [](std::exception_ptr) {});
   }
 
@@ -253,20 +263,23 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
     }
   }
 
-  // One attempt, on c's strand. The connection goes back to the pool before done runs, so a
+  // One attempt, on c's I/O thread. The connection goes back to the pool before done runs, so a
   // caller that asks again at once reuses it.
+  //
+  // Only a reused connection may ask for the request to be resent, and a resend never reuses
+  // one (start), so a request is sent at most twice.
   static awaitable<void> exchange(std::shared_ptr<ClientImpl> self, std::unique_ptr<Conn> c,
-                                  bool reused, Job job, int attempt) {
+                                  bool reused, Job job) {
     std::optional<Result<ClientResponse>> r;
     try {
-      r = co_await self->exchange_once(*c, reused && attempt == 0, job);
+      r = co_await self->exchange_once(*c, /*may_retry=*/reused, job);
     } catch (const std::exception& e) {
       c->connected = false;
       r = Error{"io_error", e.what()};
     }
     if (!r) {  // a kept-alive connection the server had closed: once more, on a new one
       c.reset();
-      self->start(std::move(job), attempt + 1);
+      self->start(std::move(job), /*resend=*/true);
       co_return;
     }
     if (c->connected) self->give_back(std::move(c));
@@ -331,8 +344,7 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   std::shared_ptr<Runtime> rt_;
   ClientOptions opts_;
   detail::AsioRuntime& art_;
-  bool use_tls_ = false;
-  std::optional<ssl::context> tls_;
+  std::optional<ssl::context> tls_;  // set for an https url
   std::string host_, port_, prefix_, host_header_;
   mutable std::mutex mu_;
   std::vector<std::vector<std::unique_ptr<Conn>>> idle_;  // per io_context

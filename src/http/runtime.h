@@ -19,8 +19,11 @@
 namespace aaj::http {
 
 struct RuntimeOptions {
-  int io_threads = 2;       // >= 1
-  int worker_threads = 32;  // >= 0; 0 = post_blocking runs nothing (for clients-only runtimes)
+  int io_threads = 2;  // >= 1 (0 or less is taken as 1)
+  // Threads for post_blocking (and a server's blocking Handler). 0 is taken as 1: there is always
+  // one worker, so work posted with post_blocking runs (never silently dropped) even on a
+  // runtime meant for clients only.
+  int worker_threads = 32;
 };
 
 // Cancels a timer started with Runtime::after. Copyable; cancel() is idempotent and thread-safe.

@@ -62,8 +62,8 @@ struct Responder::Slot {
     if (s->gone || s->answered) return;
     s->answered = true;
     s->response = std::move(r);
-    // Wakes the session on its own strand (the timer is not thread-safe). Posted under the lock:
-    // the session cannot be gone meanwhile.
+    // Wakes the session on its own I/O thread (the timer is not thread-safe). Posted under the
+    // lock: the session cannot be gone meanwhile.
     asio::post(s->executor, [s] {
       std::lock_guard<std::mutex> l2(s->mu);
       if (!s->gone && s->wake) s->wake->cancel();
@@ -172,9 +172,9 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
 
   uint16_t port() const { return port_; }
 
-  // Closes the listener on its own strand and waits for it (while the runtime runs), so that no
-  // connection is accepted after this returns. Idempotent.
-  void stop_accepting(bool runtime_running) {
+  // Closes the listener on its I/O thread and waits for it (at most 2 s: a runtime stopped
+  // already runs nothing), so that no connection is accepted after this returns. Idempotent.
+  void stop_accepting() {
     bool expected = false;
     if (!stopped_.compare_exchange_strong(expected, true)) return;
     auto closed = std::make_shared<std::promise<void>>();
@@ -184,7 +184,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
       self->acceptor_.close(ec);
       closed->set_value();
     });
-    if (runtime_running) done.wait_for(std::chrono::seconds(2));
+    done.wait_for(std::chrono::seconds(2));
   }
 
  private:
@@ -346,7 +346,8 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
       Response resp;
       bool taken = false;
       if (async_) {
-        // The handler may answer from any thread; the answer wakes this coroutine on its strand.
+        // The handler may answer from any thread; the answer wakes this coroutine on its own
+        // I/O thread.
         auto slot = std::make_shared<Responder::Slot>();
         asio::steady_timer wake(co_await asio::this_coro::executor,
                                 asio::steady_timer::time_point::max());
@@ -384,8 +385,8 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
         }
       }
       if (!taken) {
-        // Blocking work goes to the worker pool; the coroutine resumes on this connection's
-        // strand.
+        // Blocking work goes to the worker pool; the coroutine resumes on this connection's I/O
+        // thread.
         resp = co_await asio::co_spawn(
             pool_.get_executor(),
             [this, &r]() -> awaitable<Response> { co_return call_handler(r); }, use_awaitable);
@@ -479,7 +480,7 @@ class ServerImpl final : public Server {
   }
   uint16_t port() const override { return core_->port(); }
   void stop() override {
-    core_->stop_accepting(true);
+    core_->stop_accepting();
     if (own_runtime_) rt_->stop();
   }
 

@@ -75,8 +75,7 @@ void register_http_json_connector() {
       "http-json",
       [](const ConnectorConfig& c,
          const std::shared_ptr<http::Runtime>& rt) -> Result<std::shared_ptr<Connector>> {
-        if (c.url.rfind("http://", 0) != 0 && c.url.rfind("https://", 0) != 0)
-          return Error{"config", "source url must be http:// or https://: " + c.url};
+        // The url (scheme, host, port) is checked by the client: error "config".
         http::ClientOptions o;
         o.url = c.url;
         o.connect_timeout = std::chrono::milliseconds(c.connect_timeout_ms);

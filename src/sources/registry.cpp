@@ -1,7 +1,7 @@
-#include <future>
 #include <mutex>
 
 #include "core/json_limits.h"
+#include "sources/blocking.h"
 #include "sources/connector.h"
 
 namespace aaj::sources {
@@ -37,12 +37,10 @@ Result<std::shared_ptr<Connector>> make_connector(const ConnectorConfig& cfg,
 }
 
 Result<Answer> fetch_blocking(Connector& c, Query q, const http::Runtime& rt) {
-  if (rt.on_io_thread())
-    return Error{"internal_error", "blocking fetch on an I/O thread would deadlock"};
-  auto p = std::make_shared<std::promise<Result<Answer>>>();
-  auto f = p->get_future();
-  c.fetch(std::move(q), [p](Result<Answer> r) { p->set_value(std::move(r)); });
-  return f.get();
+  auto r = detail::wait_for<Result<Answer>>(
+      rt, [&](FetchDone done) { c.fetch(std::move(q), std::move(done)); });
+  if (!r) return detail::blocking_on_io_thread();
+  return std::move(*r);
 }
 
 }  // namespace aaj::sources

@@ -1,10 +1,16 @@
 #include "sources/resilient.h"
 
 namespace aaj::sources {
+namespace {
 
+// True for error codes that mean the source is not working and so count against its breaker:
+// "source_timeout", "source_unavailable", "source_error". Answers such as not_found (a success)
+// or "invalid_subject" show a working source.
 bool is_source_failure(const std::string& code) {
   return code == "source_timeout" || code == "source_unavailable" || code == "source_error";
 }
+
+}  // namespace
 
 Status validate_resilience(const ConnectorConfig& c, const std::string& where) {
   auto bad = [&](const char* field, const char* rule) {
@@ -210,9 +216,8 @@ namespace {
 class ResilientConnector final : public Connector,
                                  public std::enable_shared_from_this<ResilientConnector> {
  public:
-  ResilientConnector(std::shared_ptr<Connector> inner, std::shared_ptr<SourceGuard> guard,
-                     std::shared_ptr<http::Runtime> rt)
-      : inner_(std::move(inner)), guard_(std::move(guard)), rt_(std::move(rt)) {}
+  ResilientConnector(std::shared_ptr<Connector> inner, std::shared_ptr<SourceGuard> guard)
+      : inner_(std::move(inner)), guard_(std::move(guard)) {}
 
   void fetch(Query q, FetchDone done) override {
     std::string resource = q.resource;
@@ -233,21 +238,23 @@ class ResilientConnector final : public Connector,
     const std::string resource = q.resource;
     auto self = shared_from_this();
     try {
-      inner_->fetch(
-          std::move(sent), [self, q = std::move(q), pass, tries, done](Result<Answer> r) mutable {
-            const ConnectorConfig& cfg = self->guard_->config();
-            // Only "source_unavailable" promises the query was not processed (connector.h).
-            if (!r && r.error().code == "source_unavailable" && tries < cfg.retries) {
-              self->guard_->note_retry();
-              self->rt_->after(std::chrono::milliseconds(cfg.retry_backoff_ms),
-                               [self, q = std::move(q), pass, tries, done]() mutable {
-                                 self->attempt(std::move(q), pass, tries + 1, std::move(done));
-                               });
-              return;
-            }
-            self->guard_->leave(pass, true, r ? nullptr : &r.error());
-            done(std::move(r));
-          });
+      inner_->fetch(std::move(sent),
+                    [self, q = std::move(q), pass, tries, done](Result<Answer> r) mutable {
+                      const ConnectorConfig& cfg = self->guard_->config();
+                      // Only "source_unavailable" promises the query was not processed
+                      // (connector.h).
+                      if (!r && r.error().code == "source_unavailable" && tries < cfg.retries) {
+                        self->guard_->note_retry();
+                        self->guard_->runtime()->after(
+                            std::chrono::milliseconds(cfg.retry_backoff_ms),
+                            [self, q = std::move(q), pass, tries, done]() mutable {
+                              self->attempt(std::move(q), pass, tries + 1, std::move(done));
+                            });
+                        return;
+                      }
+                      self->guard_->leave(pass, true, r ? nullptr : &r.error());
+                      done(std::move(r));
+                    });
     } catch (const std::exception& e) {
       // The transport threw before taking the query: release the slot (and a probe) without
       // judging the source.
@@ -257,16 +264,14 @@ class ResilientConnector final : public Connector,
   }
 
   std::shared_ptr<Connector> inner_;
-  std::shared_ptr<SourceGuard> guard_;
-  std::shared_ptr<http::Runtime> rt_;
+  std::shared_ptr<SourceGuard> guard_;  // also holds the runtime for retry timers
 };
 
 }  // namespace
 
 std::shared_ptr<Connector> make_resilient(std::shared_ptr<Connector> inner,
-                                          std::shared_ptr<SourceGuard> guard,
-                                          std::shared_ptr<http::Runtime> rt) {
-  return std::make_shared<ResilientConnector>(std::move(inner), std::move(guard), std::move(rt));
+                                          std::shared_ptr<SourceGuard> guard) {
+  return std::make_shared<ResilientConnector>(std::move(inner), std::move(guard));
 }
 
 }  // namespace aaj::sources

@@ -1,7 +1,7 @@
-// Resilience around any connector: a per-source concurrency limiter, circuit breaker and
-// counters (SourceGuard), and the decorator that applies them plus bounded retry
-// (make_resilient). SourceRouter builds these; they are public for tests and for other users
-// of a single connector (e.g. the case register).
+// Internal to src/sources: resilience around any connector — a per-source concurrency limiter,
+// circuit breaker and counters (SourceGuard), and the decorator that applies them plus bounded
+// retry (make_resilient). SourceRouter builds these for every connector (the case register too
+// is a SourceRouter); users outside src/sources go through SourceRouter.
 #pragma once
 #include <chrono>
 #include <deque>
@@ -18,11 +18,6 @@
 
 namespace aaj::sources {
 
-// True for error codes that mean the source is not working and so count against its breaker:
-// "source_timeout", "source_unavailable", "source_error". Answers such as not_found (a success)
-// or "invalid_subject" show a working source.
-bool is_source_failure(const std::string& code);
-
 // Checks the resilience fields of cfg. Error "config" naming `where` and the field.
 Status validate_resilience(const ConnectorConfig& cfg, const std::string& where);
 
@@ -36,8 +31,9 @@ class SourceGuard : public std::enable_shared_from_this<SourceGuard> {
   // Uses cfg's resilience fields; cfg must pass validate_resilience. Queue timeouts run on rt.
   SourceGuard(std::string name, const ConnectorConfig& cfg, std::shared_ptr<http::Runtime> rt);
 
-  const std::string& name() const { return name_; }
   const ConnectorConfig& config() const { return cfg_; }
+  // The runtime its queue timeouts run on (and the decorator's retry timers).
+  const std::shared_ptr<http::Runtime>& runtime() const { return rt_; }
 
   // A granted admission. Pass it back to leave() exactly once.
   struct Pass {
@@ -100,10 +96,9 @@ class SourceGuard : public std::enable_shared_from_this<SourceGuard> {
 
 // Wraps `inner` (a plain transport) with guard's limiter and breaker, and retries
 // "source_unavailable" up to guard->config().retries times after retry_backoff_ms (a timer on
-// rt, no thread held), keeping its concurrency slot meanwhile. The result is a Connector like
-// any other; thread-safe if inner is.
+// guard->runtime(), no thread held), keeping its concurrency slot meanwhile. The result is a
+// Connector like any other; thread-safe if inner is.
 std::shared_ptr<Connector> make_resilient(std::shared_ptr<Connector> inner,
-                                          std::shared_ptr<SourceGuard> guard,
-                                          std::shared_ptr<http::Runtime> rt);
+                                          std::shared_ptr<SourceGuard> guard);
 
 }  // namespace aaj::sources

@@ -3,12 +3,12 @@
 // Everything is asynchronous on the runtime's I/O threads: fetch_many asks every source at once
 // and gathers the answers as they come, so a multi-resource search holds no thread while the
 // sources think, and a slow source delays only its own result (bounded by its timeout).
-#include <future>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <tuple>
 
+#include "sources/blocking.h"
 #include "sources/connector.h"
 #include "sources/resilient.h"
 
@@ -83,8 +83,8 @@ struct SourceRouter::Impl {
     for (const auto& [c, conn] : src.transports)
       if (transport_key(c) == transport_key(cfg)) return conn;
     auto plain = make_connector(cfg, rt);
-    if (!plain) return plain.error();
-    auto wrapped = make_resilient(*plain, src.guard, rt);
+    if (!plain) return Error{plain.error().code, where + ": " + plain.error().detail};
+    auto wrapped = make_resilient(*plain, src.guard);
     src.transports.emplace_back(cfg, wrapped);
     return wrapped;
   }
@@ -150,17 +150,12 @@ Result<Answer> SourceRouter::fetch(const Query& q) const {
 }
 
 std::vector<Result<Answer>> SourceRouter::fetch_many(const std::vector<Query>& qs) const {
-  if (impl_->rt->on_io_thread()) {
-    std::vector<Result<Answer>> out;
-    for (size_t i = 0; i < qs.size(); ++i)
-      out.push_back(Error{"internal_error", "blocking fetch on an I/O thread would deadlock"});
-    return out;
-  }
-  auto p = std::make_shared<std::promise<std::vector<Result<Answer>>>>();
-  auto f = p->get_future();
-  fetch_many(std::vector<Query>(qs),
-             [p](std::vector<Result<Answer>> r) { p->set_value(std::move(r)); });
-  return f.get();
+  using All = std::vector<Result<Answer>>;
+  auto r = detail::wait_for<All>(*impl_->rt, [&](std::function<void(All)> done) {
+    fetch_many(std::vector<Query>(qs), std::move(done));
+  });
+  if (!r) return All(qs.size(), Result<Answer>(detail::blocking_on_io_thread()));
+  return std::move(*r);
 }
 
 nlohmann::json SourceRouter::health() const {

@@ -165,17 +165,6 @@ url = "http://127.0.0.1:9470"
   fs::remove_all(dir);
 }
 
-TEST(Config, HostPort) {
-  auto a = app::split_host_port("127.0.0.1:8443");
-  ASSERT_TRUE(a.ok());
-  EXPECT_EQ(a->second, 8443);
-  auto v6 = app::split_host_port("[::1]:8443");
-  ASSERT_TRUE(v6.ok());
-  EXPECT_EQ(v6->first, "::1");
-  EXPECT_FALSE(app::split_host_port("localhost").ok());
-  EXPECT_FALSE(app::split_host_port("h:99999").ok());
-}
-
 #include "auth/challenges.h"
 
 TEST(Challenges, OneClientCannotExhaustTheTable) {

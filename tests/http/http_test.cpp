@@ -143,6 +143,17 @@ TEST(Runtime, PostsTimersCancellationAndThreads) {
   rt->stop();  // idempotent
 }
 
+TEST(Runtime, ZeroWorkerThreadsStillRunsBlockingWork) {
+  // worker_threads = 0 is taken as one worker (runtime.h): post_blocking work is not dropped.
+  auto rt = Runtime::start({1, 0});
+  std::promise<bool> on_worker;
+  rt->post_blocking([&] { on_worker.set_value(rt->on_io_thread()); });
+  auto f = on_worker.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_FALSE(f.get());
+  rt->stop();
+}
+
 TEST(ServerAsync, AnswersFromAnotherThreadLaterAndLeavesOtherRequestsToTheBlockingHandler) {
   auto rt = Runtime::start({1, 1});
   auto server = plain_server([](const Request& r) { return text(200, "blocking " + r.path); },
@@ -408,6 +419,27 @@ TEST(Client, ErrorsSayWhetherTheRequestWasSent) {
     b.url = bad;
     EXPECT_FALSE(Client::create(rt, b).ok()) << bad;
   }
+}
+
+TEST(Client, RefusesABadPortInTheUrl) {
+  auto rt = Runtime::start({1, 1});
+  for (const char* bad : {"http://127.0.0.1:99999", "http://127.0.0.1:65536", "http://host:abc",
+                          "http://host:8a/x", "http://host:-1", "http://host:", "http://host:0",
+                          "https://[::1]:99999", "https://[::1]x", "http://:80", "http://[]:80"}) {
+    ClientOptions b;
+    b.url = bad;
+    auto c = Client::create(rt, b);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.error().code, "config") << bad;
+  }
+  // Well-formed: an explicit port 1..65535 (also after an IPv6 address), or none (the scheme's).
+  for (const char* good : {"http://127.0.0.1:1", "http://127.0.0.1:65535/prefix", "http://h",
+                           "https://h/p", "http://[::1]", "http://[::1]:8080"}) {
+    ClientOptions g;
+    g.url = good;
+    EXPECT_TRUE(Client::create(rt, g).ok()) << good;
+  }
+  rt->stop();
 }
 
 class ClientTls : public ::testing::Test {

@@ -13,7 +13,6 @@
 
 #include "core/ids.h"
 #include "sources/connector.h"
-#include "sources/resilient.h"
 #include "sources/sim/generator.h"
 #include "tools/sourcesim/service.h"
 
@@ -306,13 +305,14 @@ TEST_F(SourceNetwork, FetchManyAsksConcurrently) {
 
 TEST_F(SourceNetwork, FetchManyFromManyCallersAtOnce) {
   // The router's own runtime has one I/O thread: 24 slow queries from 6 callers are all in
-  // flight on it at once, none waits for a thread.
+  // flight on it at once, none waits for a thread (nor for another caller's batch).
   RouterOptions o;
   auto c = cfg("s1");
   auto created = SourceRouter::create(c, {}, o);
   ASSERT_TRUE(created.ok());
   auto r = *created;
-  control("R01", "slow", 50);
+  control("R01", "slow", 200);
+  auto t0 = Clock::now();
   std::vector<std::future<std::vector<Result<Answer>>>> calls;
   for (int k = 0; k < 6; ++k)
     calls.push_back(std::async(std::launch::async, [&, k] {
@@ -328,6 +328,34 @@ TEST_F(SourceNetwork, FetchManyFromManyCallersAtOnce) {
       EXPECT_EQ(res[i]->parsed()["iin"], sim::synthetic_iin(k * 10 + i));
     }
   }
+  // Each answer takes 200 ms: one batch asked query by query would take 800 ms, the callers
+  // served one after another 1200 ms (4800 ms both), all at once ≈ 200 ms.
+  EXPECT_LT(ms_since(t0), 600);
+}
+
+TEST_F(SourceNetwork, BlockingFormsRefuseToWaitOnAnIoThread) {
+  auto rt = http::Runtime::start({1, 1});
+  RouterOptions o;
+  o.runtime = rt;
+  auto created = SourceRouter::create(cfg("s1"), {}, o);
+  ASSERT_TRUE(created.ok());
+  auto r = *created;
+  std::promise<std::pair<std::string, std::vector<std::string>>> seen;
+  rt->post([&] {
+    std::vector<std::string> many;
+    for (const auto& a : r->fetch_many({person("R01", 1), person("R01", 2)}))
+      many.push_back(code_of(a));
+    seen.set_value({code_of(r->fetch(person("R01", 3))), many});
+  });
+  auto f = seen.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  auto [one, many] = f.get();
+  EXPECT_EQ(one, "internal_error");
+  EXPECT_EQ(many, (std::vector<std::string>{"internal_error", "internal_error"}));
+  // Off the I/O threads the same calls wait for the answers.
+  EXPECT_EQ(code_of(r->fetch(person("R01", 3))), "<ok>");
+  r.reset();
+  rt->stop();
 }
 
 TEST_F(SourceNetwork, RetriesConnectionRefused) {
@@ -439,6 +467,33 @@ TEST_F(SourceNetwork, ConfigRejectsConflictingSharingAndBadValues) {
   bad = def;
   bad.retries = 9;
   EXPECT_FALSE(SourceRouter::create(bad, {}).ok());
+}
+
+TEST(SourceConfig, RefusesABadPortOrSchemeWhenTheConnectorIsBuilt) {
+  ConnectorConfig c;
+  for (const char* url : {"http://127.0.0.1:99999", "http://127.0.0.1:abc",
+                          "http://h:", "ftp://127.0.0.1:8470", "127.0.0.1:8470"}) {
+    c.url = url;
+    auto plain = make_connector(c, http::Runtime::start({1, 1}));
+    ASSERT_FALSE(plain.ok()) << url;
+    EXPECT_EQ(plain.error().code, "config") << url;
+    EXPECT_NE(plain.error().detail.find(url), std::string::npos) << plain.error().detail;
+  }
+  // Through the router (as the gateway builds it at startup): the error names the config table.
+  ConnectorConfig good;
+  good.url = "http://127.0.0.1:8470";
+  ConnectorConfig bad_port = good;
+  bad_port.url = "http://127.0.0.1:99999";
+  bad_port.name = "pension";
+  auto r = SourceRouter::create(good, {{"R11", bad_port}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "config");
+  EXPECT_NE(r.error().detail.find("sources.R11"), std::string::npos) << r.error().detail;
+  EXPECT_NE(r.error().detail.find("port"), std::string::npos) << r.error().detail;
+  auto d = SourceRouter::create(bad_port, {});
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().detail.find("sources.default"), std::string::npos) << d.error().detail;
+  EXPECT_TRUE(SourceRouter::create(good, {}).ok());  // nothing is connected at creation
 }
 
 }  // namespace

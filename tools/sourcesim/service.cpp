@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "sources/sim/generator.h"
@@ -74,26 +75,8 @@ http::Response query_case(const CaseRegistry& cases, const nlohmann::json& key) 
   return json_response(200, {{"result", "ok"}, {"data", c}});
 }
 
-http::Response handle(Faults& faults, CaseRegistry& cases, const http::Request& req) {
-  if (req.path == "/healthz") return json_response(200, {{"status", "ok"}});
-  if (req.method != "POST") return json_response(405, {{"result", "method_not_allowed"}});
-  auto body = nlohmann::json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
-    return json_response(400, {{"result", "bad_request"}});
-  if (req.path == "/control/cases") return control_cases(cases, body);
-  if (req.path == "/control") {
-    auto delay = body.find("delay_ms");
-    Fault f{text(body, "mode"), delay != body.end() && delay->is_number_integer()
-                                    ? std::clamp(delay->get<int>(), 0, 60000)  // a bounded test
-                                    : 0};
-    if (f.mode.empty()) f.mode = "normal";
-    if (f.mode != "normal" && f.mode != "slow" && f.mode != "fail" && f.mode != "down" &&
-        f.mode != "garbage")
-      return json_response(400, {{"result", "bad_request"}, {"message", "unknown mode"}});
-    faults.set(text(body, "resource"), f);
-    return json_response(200, {{"result", "ok"}});
-  }
-  if (req.path != "/query") return json_response(404, {{"result", "no_such_endpoint"}});
+// POST /query, its body already parsed into an object.
+http::Response query(Faults& faults, const CaseRegistry& cases, const nlohmann::json& body) {
   std::string resource = text(body, "resource");
   Fault f = faults.get(resource);
   if (f.mode == "down") return json_response(503, {{"result", "down"}});
@@ -110,6 +93,41 @@ http::Response handle(Faults& faults, CaseRegistry& cases, const http::Request& 
   if (code == "bad_key" || code == "unsupported_key")
     return json_response(400, {{"result", "bad_key"}, {"message", r.error().detail}});
   return json_response(404, {{"result", code}, {"message", r.error().detail}});
+}
+
+// The body of a POST as a JSON object, or nullopt (answered 400 bad_request).
+std::optional<nlohmann::json> object_body(const http::Request& req) {
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return std::nullopt;
+  return body;
+}
+
+http::Response bad_request() {
+  return json_response(400, {{"result", "bad_request"}});
+}
+
+// Every request but the /query ones the I/O thread answers (see start()).
+http::Response handle(Faults& faults, CaseRegistry& cases, const http::Request& req) {
+  if (req.path == "/healthz") return json_response(200, {{"status", "ok"}});
+  if (req.method != "POST") return json_response(405, {{"result", "method_not_allowed"}});
+  auto parsed = object_body(req);
+  if (!parsed) return bad_request();
+  const nlohmann::json& body = *parsed;
+  if (req.path == "/control/cases") return control_cases(cases, body);
+  if (req.path == "/control") {
+    auto delay = body.find("delay_ms");
+    Fault f{text(body, "mode"), delay != body.end() && delay->is_number_integer()
+                                    ? std::clamp(delay->get<int>(), 0, 60000)  // a bounded test
+                                    : 0};
+    if (f.mode.empty()) f.mode = "normal";
+    if (f.mode != "normal" && f.mode != "slow" && f.mode != "fail" && f.mode != "down" &&
+        f.mode != "garbage")
+      return json_response(400, {{"result", "bad_request"}, {"message", "unknown mode"}});
+    faults.set(text(body, "resource"), f);
+    return json_response(200, {{"result", "ok"}});
+  }
+  if (req.path != "/query") return json_response(404, {{"result", "no_such_endpoint"}});
+  return query(faults, cases, body);
 }
 
 }  // namespace
@@ -131,14 +149,20 @@ Result<std::unique_ptr<http::Server>> start(const std::string& host, uint16_t po
   o.worker_threads = 64;  // "slow" sources sleep on a worker
   o.io_threads = 1;
   // Queries are answered on the I/O thread (generating a record is a few microseconds of CPU),
-  // except for a resource made slow, which sleeps on a worker like a source that thinks.
+  // from the body parsed once there; except for a resource made slow, which sleeps on a worker
+  // like a source that thinks (the blocking handler then parses the body itself: the server
+  // hands it the request, not our parse — a test-only path that sleeps anyway).
   return http::Server::start(
       o, [faults, cases](const http::Request& r) { return handle(*faults, *cases, r); },
       [faults, cases](http::Request& r, const http::Responder& respond) {
         if (r.path != "/query" || r.method != "POST") return false;
-        auto body = nlohmann::json::parse(r.body, nullptr, false);
-        if (body.is_object() && faults->get(text(body, "resource")).mode == "slow") return false;
-        respond(handle(*faults, *cases, r));
+        auto body = object_body(r);
+        if (!body) {
+          respond(bad_request());
+          return true;
+        }
+        if (faults->get(text(*body, "resource")).mode == "slow") return false;
+        respond(query(*faults, *cases, *body));
         return true;
       });
 }
