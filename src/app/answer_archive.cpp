@@ -49,6 +49,11 @@ bool AnswerArchive::submit(std::vector<store::StoredAnswer> answers) {
 
 Status AnswerArchive::flush(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> l(mu_);
+  return flush_locked(l, timeout);
+}
+
+Status AnswerArchive::flush_locked(std::unique_lock<std::mutex>& l,
+                                   std::chrono::milliseconds timeout) {
   const uint64_t target = submitted_upto_;
   ++flush_waiters_;
   work_.notify_one();  // ends a gathering wait
@@ -58,6 +63,26 @@ Status AnswerArchive::flush(std::chrono::milliseconds timeout) {
     return Error{"archive_unavailable",
                  "answers are waiting to be written (" + std::to_string(stats_.queued) + ")"};
   return {};
+}
+
+bool AnswerArchive::pending_locked(const std::string& request_id) const {
+  for (const auto& id : writing_)
+    if (id == request_id) return true;
+  for (const auto& a : queue_)
+    if (a.request_id == request_id) return true;
+  return false;
+}
+
+bool AnswerArchive::pending(const std::string& request_id) const {
+  std::lock_guard<std::mutex> l(mu_);
+  return pending_locked(request_id);
+}
+
+Status AnswerArchive::flush_if_pending(const std::string& request_id,
+                                       std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (!pending_locked(request_id)) return {};
+  return flush_locked(l, timeout);
 }
 
 AnswerArchive::Stats AnswerArchive::stats() const {
@@ -80,7 +105,9 @@ void AnswerArchive::run() {
         });
       size_t n = std::min(queue_.size(), opt_.max_batch);
       batch.reserve(n);
+      writing_.clear();
       for (size_t i = 0; i < n; ++i) {
+        writing_.push_back(queue_.front().request_id);
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -115,6 +142,7 @@ void AnswerArchive::run() {
       stats_.queued -= batch.size();
       stats_.queued_bytes -= bytes;
       written_upto_ += batch.size();
+      writing_.clear();
       done_.notify_all();
       break;
     }

@@ -10,7 +10,10 @@
 //               are queued) before writing: the answers are already released, so the wait costs
 //               no one anything and saves an fsync per few answers.
 //   flush()   — waits until everything submitted before it is written: readers that must see the
-//               latest answers (exports, destruction) call it first.
+//               latest answers (destruction) call it first.
+//   pending() — whether a request's answers are still queued or being written: a reader of one
+//               request (exports, reads) flushes only then, so asking for an unknown request id
+//               costs no flush.
 //
 // Bounded: at most max_queue answers / max_queue_bytes wait. When full, submit() refuses
 // (returns false) and the caller withholds the answer — an answer that cannot be kept with its
@@ -29,6 +32,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -81,10 +85,21 @@ class AnswerArchive {
   // Error "archive_unavailable" on timeout (writes are failing, or too slow).
   Status flush(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+  // Whether answers of `request_id` were submitted and are not written yet (queued, or in the
+  // batch being written). false once they are committed (or given up at stop): a read of the
+  // store after a false sees every answer of that request submitted before the call.
+  bool pending(const std::string& request_id) const;
+  // flush() when answers of `request_id` are pending, at once (no wait, no write forced)
+  // otherwise: what a reader of one request calls before reading the store.
+  Status flush_if_pending(const std::string& request_id,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
   Stats stats() const;
 
  private:
   void run();
+  bool pending_locked(const std::string& request_id) const;
+  Status flush_locked(std::unique_lock<std::mutex>& l, std::chrono::milliseconds timeout);
 
   WriteFn write_;
   Options opt_;
@@ -93,8 +108,9 @@ class AnswerArchive {
   std::condition_variable work_;  // the writer waits for answers or stop
   std::condition_variable done_;  // flush() waits for written_upto_
   std::deque<store::StoredAnswer> queue_;
-  uint64_t submitted_upto_ = 0;  // answers ever queued (a position in the stream)
-  uint64_t written_upto_ = 0;    // answers ever written or given up
+  std::vector<std::string> writing_;  // the request ids of the batch being written
+  uint64_t submitted_upto_ = 0;       // answers ever queued (a position in the stream)
+  uint64_t written_upto_ = 0;         // answers ever written or given up
   bool stopping_ = false;
   bool writer_idle_ = false;  // waiting for a first answer: submit() must wake it
   int flush_waiters_ = 0;     // flush() calls waiting: the writer must not gather

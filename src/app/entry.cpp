@@ -104,7 +104,7 @@ http::Response GatewayImpl::process_entry(const http::Request& req, json& rec) {
   if (!user) return refuse("store_unavailable", user.error().detail);
   if (!*user) return refuse("user_unknown", "");
   const store::User& u = **user;
-  rec["user"] = {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}};
+  rec["user"] = user_ref(u);
   if (u.status != "active") return refuse("user_blocked", "");
   if (Status a = signer_acts_for(v.signer, u); !a) return refuse(a.error().code, a.error().detail);
   if (Status l = check_lockout(u.iin, now); !l) return refuse(l.error().code, l.error().detail);

@@ -84,6 +84,19 @@ bool plausible_id(const std::string& id) {
   return true;
 }
 
+// The request_id of GET …?request_id=<uuid>, wherever it stands among the parameters (others are
+// ignored). Errors "malformed_request".
+Result<std::string> request_id_param(std::string_view query) {
+  std::string id;
+  Status params = parse_query(query, [&](const std::string& k, const std::string& v) -> Status {
+    if (k == "request_id") id = v;
+    return {};
+  });
+  if (!params || !plausible_id(id))
+    return Error{"malformed_request", "expected ?request_id=<uuid>"};
+  return id;
+}
+
 const char* kNotice =
     "Материалға тіркегеннен кейін жергілікті көшірмені дереу жойыңыз және жойылғанын жүйеде "
     "растаңыз. / После приобщения к материалам немедленно уничтожьте локальную копию и "
@@ -103,9 +116,8 @@ Result<Caller> GatewayImpl::requesting_user(const http::Request& req, time::Inst
 }
 
 Result<std::vector<store::StoredAnswer>> GatewayImpl::answers_of(const std::string& request_id) {
-  auto rows = store_->answers_of_request(request_id);
-  if (!rows || !rows->empty()) return rows;
-  if (Status f = archive_->flush(); !f) return f.error();
+  // An answer released a moment ago may still be queued; an unknown id waits for nothing.
+  if (Status f = archive_->flush_if_pending(request_id); !f) return f.error();
   return store_->answers_of_request(request_id);
 }
 
@@ -116,15 +128,37 @@ http::Response GatewayImpl::answer_access_refused(const http::Request& req,
   json rec = {{"action", action}, {"iin", iin}, {"code", e.code}, {"remote", req.remote}};
   rec[action == "confirm" ? "export_id" : "request_id"] = id;
   if (!e.detail.empty()) rec["detail"] = e.detail;
-  if (auto w = journal_->append("answer_access_refused", rec); !w)
+  if (auto w = journal_->append("answer_access_refused", std::move(rec)); !w)
     return error_response("journal_unavailable", "", "");
-  http::Response r = error_response(e.code, "", e.detail);
-  if (extra.is_object()) {
-    json j = json::parse(r.body);
-    for (const auto& [k, v] : extra.items()) j[k] = v;
-    r.body = j.dump();
+  json body = error_json(e.code, "", e.detail);
+  if (extra.is_object())
+    for (const auto& [k, v] : extra.items()) body[k] = v;
+  return json_response(status_of(e.code), body);
+}
+
+GatewayImpl::OwnAnswers GatewayImpl::own_answers(const http::Request& req,
+                                                 const std::string& action, const std::string& iin,
+                                                 const std::string& request_id,
+                                                 bool destroyed_refused) {
+  OwnAnswers out;
+  auto rows = answers_of(request_id);
+  if (!rows) {
+    out.refusal = error_response(rows.error().code, "", rows.error().detail);
+  } else if (rows->empty()) {
+    out.refusal = answer_access_refused(req, action, iin, request_id, {"answer_unknown", ""});
+  } else if (rows->front().iin != iin) {
+    out.refusal = answer_access_refused(req, action, iin, request_id,
+                                        {"not_your_answer", "only the user who made the request"});
+  } else if (const auto* d = destroyed_refused ? first_destroyed(*rows) : nullptr) {
+    out.refusal = answer_access_refused(
+        req, action, iin, request_id,
+        {"answer_destroyed", "destroyed with its material by act " + d->destruction_act + " of " +
+                                 d->destruction_act_date},
+        {{"request_id", request_id}, {"destroyed", destroyed_json(*d)}});
+  } else {
+    out.rows = std::move(*rows);
   }
-  return r;
+  return out;
 }
 
 // POST /api/v1/exports {"request_id", "format": "json"|"pdf"}
@@ -140,19 +174,9 @@ http::Response GatewayImpl::create_export(const http::Request& req) {
     return error_response("malformed_request", "",
                           "expected {\"request_id\", \"format\": \"json\" | \"pdf\"}");
   std::shared_lock<std::shared_mutex> reading(materials_mu_);
-  auto rows = answers_of(request_id);
-  if (!rows) return error_response(rows.error().code, "", rows.error().detail);
-  if (rows->empty())
-    return answer_access_refused(req, "export", u.iin, request_id, {"answer_unknown", ""});
-  if (rows->front().iin != u.iin)
-    return answer_access_refused(req, "export", u.iin, request_id,
-                                 {"not_your_answer", "only the user who made the request"});
-  if (const auto* d = first_destroyed(*rows))
-    return answer_access_refused(
-        req, "export", u.iin, request_id,
-        {"answer_destroyed", "destroyed with its material by act " + d->destruction_act + " of " +
-                                 d->destruction_act_date},
-        {{"request_id", request_id}, {"destroyed", destroyed_json(*d)}});
+  OwnAnswers own = own_answers(req, "export", u.iin, request_id, true);
+  if (own.refusal) return std::move(*own.refusal);
+  const std::vector<store::StoredAnswer>& rows = own.rows;
 
   store::Export e;
   e.id = uuid_v7();
@@ -175,9 +199,9 @@ http::Response GatewayImpl::create_export(const http::Request& req) {
     head["export_id"] = e.id;
     head["exported_at"] = at;
     head["notice"] = kNotice;
-    bytes = answers_document(std::move(head), *rows);
+    bytes = answers_document(std::move(head), rows);
   } else {
-    const store::StoredAnswer& first = rows->front();
+    const store::StoredAnswer& first = rows.front();
     pdf::Document d;
     d.title = "aaj export " + e.id;
     d.watermark = mark;
@@ -198,7 +222,7 @@ http::Response GatewayImpl::create_export(const http::Request& req) {
         {"Материал / Material: " + first.material_type + " " + first.material_number});
     d.lines.push_back(
         {"Журналға жазылды / Записано в журнал / Logged: " + time::format_astana(first.logged_at)});
-    for (const auto& a : *rows) {
+    for (const auto& a : rows) {
       d.lines.push_back({""});
       const policy::ResourceInfo* info = policy_->catalog().find(a.resource);
       std::string title = a.resource;
@@ -228,7 +252,7 @@ http::Response GatewayImpl::create_export(const http::Request& req) {
   e.sha256 = pki::sha256_hex(bytes);
   e.size = static_cast<int64_t>(bytes.size());
   json resources = json::array();
-  for (const auto& a : *rows) resources.push_back(a.resource);
+  for (const auto& a : rows) resources.push_back(a.resource);
   // In the log before it leaves: which answer, to whom, in which form, and the exact bytes' hash.
   auto w = journal_->append(
       "answer_exported",
@@ -241,7 +265,7 @@ http::Response GatewayImpl::create_export(const http::Request& req) {
        {"size", e.size},
        {"resources", resources},
        {"material",
-        {{"type", rows->front().material_type}, {"number", rows->front().material_number}}},
+        {{"type", rows.front().material_type}, {"number", rows.front().material_number}}},
        {"exported_at", at}});
   if (!w) return error_response("journal_unavailable", "", "");
   e.log_seq = w->seq;
@@ -299,14 +323,11 @@ http::Response GatewayImpl::list_exports(const http::Request& req) {
   auto c = authenticate(req, now, true);
   if (!c) return error_response(c.error().code, "", c.error().detail);
   std::string state = "unconfirmed";
-  for (size_t p = 0; p < req.query.size();) {
-    size_t e = req.query.find('&', p);
-    std::string kv = req.query.substr(p, e == std::string::npos ? std::string::npos : e - p);
-    if (kv.rfind("state=", 0) == 0) state = kv.substr(6);
-    if (e == std::string::npos) break;
-    p = e + 1;
-  }
-  if (state != "unconfirmed" && state != "all")
+  Status params = parse_query(req.query, [&](const std::string& k, const std::string& v) -> Status {
+    if (k == "state") state = v;
+    return {};
+  });
+  if (!params || (state != "unconfirmed" && state != "all"))
     return error_response("malformed_request", "", "state is unconfirmed or all");
   auto list = store_->list_exports({c->user.iin, "", state == "unconfirmed", {}});
   if (!list) return error_response(list.error().code, "", list.error().detail);
@@ -337,30 +358,16 @@ http::Response GatewayImpl::read_answer(const http::Request& req) {
   auto now = time::now();
   auto c = requesting_user(req, now);
   if (!c) return error_response(c.error().code, "", c.error().detail);
-  std::string request_id;
-  if (req.query.rfind("request_id=", 0) == 0) request_id = req.query.substr(11);
-  request_id = request_id.substr(0, request_id.find('&'));
-  if (!plausible_id(request_id))
-    return error_response("malformed_request", "", "expected ?request_id=<uuid>");
+  auto request_id = request_id_param(req.query);
+  if (!request_id) return error_response(request_id.error().code, "", request_id.error().detail);
   std::shared_lock<std::shared_mutex> reading(materials_mu_);
-  auto rows = answers_of(request_id);
-  if (!rows) return error_response(rows.error().code, "", rows.error().detail);
   const std::string& iin = c->user.iin;
-  if (rows->empty())
-    return answer_access_refused(req, "read", iin, request_id, {"answer_unknown", ""});
-  if (rows->front().iin != iin)
-    return answer_access_refused(req, "read", iin, request_id,
-                                 {"not_your_answer", "only the user who made the request"});
-  if (const auto* d = first_destroyed(*rows))
-    return answer_access_refused(
-        req, "read", iin, request_id,
-        {"answer_destroyed", "destroyed with its material by act " + d->destruction_act + " of " +
-                                 d->destruction_act_date},
-        {{"request_id", request_id}, {"destroyed", destroyed_json(*d)}});
-  auto w = journal_->append("answer_read", {{"request_id", request_id}, {"iin", iin}});
+  OwnAnswers own = own_answers(req, "read", iin, *request_id, true);
+  if (own.refusal) return std::move(*own.refusal);
+  auto w = journal_->append("answer_read", {{"request_id", *request_id}, {"iin", iin}});
   if (!w) return error_response("journal_unavailable", "", "");
   http::Response r;
-  r.body = answers_document(ojson::object(), *rows);
+  r.body = answers_document(ojson::object(), own.rows);
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
@@ -372,23 +379,18 @@ http::Response GatewayImpl::evidence_package(const http::Request& req) {
   auto now = time::now();
   auto c = requesting_user(req, now);
   if (!c) return error_response(c.error().code, "", c.error().detail);
-  std::string request_id;
-  if (req.query.rfind("request_id=", 0) == 0) request_id = req.query.substr(11);
-  request_id = request_id.substr(0, request_id.find('&'));
-  if (!plausible_id(request_id))
-    return error_response("malformed_request", "", "expected ?request_id=<uuid>");
+  auto id_param = request_id_param(req.query);
+  if (!id_param) return error_response(id_param.error().code, "", id_param.error().detail);
+  const std::string& request_id = *id_param;
   std::shared_lock<std::shared_mutex> reading(materials_mu_);
-  auto rows = answers_of(request_id);
-  if (!rows) return error_response(rows.error().code, "", rows.error().detail);
   const std::string& iin = c->user.iin;
-  if (rows->empty())
-    return answer_access_refused(req, "evidence", iin, request_id, {"answer_unknown", ""});
-  if (rows->front().iin != iin)
-    return answer_access_refused(req, "evidence", iin, request_id,
-                                 {"not_your_answer", "only the user who made the request"});
+  // Destroyed answers are not refused: the package names them (with the act) instead.
+  OwnAnswers own = own_answers(req, "evidence", iin, request_id, false);
+  if (own.refusal) return std::move(*own.refusal);
+  const std::vector<store::StoredAnswer>& rows = own.rows;
   // The request's records, from every stored answer's (one per resource of the request).
   std::vector<uint64_t> seqs;
-  for (const auto& a : *rows) seqs.push_back(a.log_seq);
+  for (const auto& a : rows) seqs.push_back(a.log_seq);
   auto lines = evidence::request_records(cfg_.journal_dir, seqs, request_id);
   if (!lines)
     return error_response(
@@ -413,7 +415,7 @@ http::Response GatewayImpl::evidence_package(const http::Request& req) {
                                 {"proof", *proof},
                                 {"signed_head", newest}});
   }
-  for (const auto& a : *rows)
+  for (const auto& a : rows)
     parts.answers.push_back({a.resource,
                              a.destroyed() ? std::nullopt : std::optional<std::string>(a.data),
                              a.sha256, a.destroyed() ? destroyed_json(a) : json(nullptr)});

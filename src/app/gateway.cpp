@@ -89,13 +89,17 @@ http::Response json_response(int status, const json& j) {
   return r;
 }
 
-http::Response error_response(const std::string& code, const std::string& request_id,
-                              const std::string& detail) {
+json error_json(const std::string& code, const std::string& request_id, const std::string& detail) {
   json e = {{"code", code}, {"message", messages::localized(code)}};
   if (!detail.empty()) e["detail"] = detail;
   json j = {{"error", e}};
   if (!request_id.empty()) j["request_id"] = request_id;
-  return json_response(status_of(code), j);
+  return j;
+}
+
+http::Response error_response(const std::string& code, const std::string& request_id,
+                              const std::string& detail) {
+  return json_response(status_of(code), error_json(code, request_id, detail));
 }
 
 std::string access_log_line(std::string_view method, std::string_view path, int status,
@@ -430,7 +434,7 @@ using detail::GatewayImpl;
 using nlohmann::json;
 
 std::string error_body(const std::string& code) {
-  return json{{"error", {{"code", code}, {"message", messages::localized(code)}}}}.dump();
+  return detail::error_json(code, "", "").dump();
 }
 
 Result<std::unique_ptr<Gateway>> Gateway::create(const Config& cfg,

@@ -17,6 +17,7 @@
 #include "app/gateway.h"
 #include "app/replay_guard.h"
 #include "app/traffic.h"
+#include "app/user_ref.h"
 #include "app/witness_link.h"
 #include "auth/challenges.h"
 #include "auth/sms.h"
@@ -38,6 +39,9 @@ using nlohmann::json;
 // HTTP status of each error code the API can answer with.
 int status_of(const std::string& code);
 http::Response json_response(int status, const json& j);
+// The API's error body {"error": {"code", "message", "detail"?}, "request_id"?}, and the
+// response carrying it with the code's status.
+json error_json(const std::string& code, const std::string& request_id, const std::string& detail);
 http::Response error_response(const std::string& code, const std::string& request_id,
                               const std::string& detail);
 std::string uuid_v7();
@@ -49,6 +53,11 @@ std::string client_address(const std::string& remote);
 bool has_explicit_offset(const std::string& s);
 // Parses untrusted JSON text; null when malformed or nested deeper than json_limits allows.
 json parse_json(std::string_view text);
+// A query string (application/x-www-form-urlencoded): each parameter, decoded, in order, to
+// `each`, whose first error is returned. Errors "malformed_request": a parameter without '=', a
+// broken %-escape, a parameter given twice.
+Status parse_query(std::string_view query,
+                   const std::function<Status(const std::string&, const std::string&)>& each);
 // j[key] when j is an object and the member is a string; "" otherwise (never throws).
 std::string string_field(const json& j, const char* key);
 // The one rule for a signature acting for a signed-in user: the signer's IIN is the user's, the
@@ -103,7 +112,7 @@ struct Asker {
 struct Pending {
   Trace tr;
   std::function<void(http::Response)> respond;  // cleared once answered
-  std::string method, path;
+  std::string path;
   std::chrono::steady_clock::time_point started;
   Asker asker;
   // What the signed document asks, once checked.
@@ -116,14 +125,16 @@ struct Pending {
 };
 using PendingPtr = std::shared_ptr<Pending>;
 
+// The answer to resource `i` of a request as the archive keeps it (R-USE-2): `data` the bytes
+// released, `sha256` their hash as logged. Built before its record is appended; the log position
+// (log_seq, logged_at) is all the journal's completion adds.
+store::StoredAnswer stored_answer(const Pending& p, size_t i, bool found, std::string data,
+                                  std::string sha256);
+
 // The replay guard's key of the party that signed a request: the user's IIN, or "system:<BIN>"
 // for a system client (a system signs for many users; its nonces are its own). `record` is a
 // data_request record body as logged.
 std::string replay_key_of(const json& record);
-
-// A user as a record names them: {"iin", "user_type", "body_bin"} (the log-access policy finds a
-// record's body at body.user.body_bin).
-json user_ref(const store::User& u);
 
 // The signed-in caller of an authenticated endpoint.
 struct Caller {
@@ -290,13 +301,11 @@ class GatewayImpl final : public Gateway {
   // ---- obtained information: answers kept with their materials, exports, destruction
   // (materials.cpp, exports.cpp; R-USE-2, R-USE-3) ----
   Status init_materials();
-  // The request path's hooks, after the answer's log record is durable and before it is
-  // released: the answer goes to the archive (never blocks). When the archive cannot take it,
-  // the answer is withheld: `answer_withheld` is logged and 503 archive_unavailable answered,
-  // and they return false (the caller stops). deliver: `data` are the bytes released;
-  // deliver_many: `results` as answered (data members), `main` the request record's receipt.
-  bool archive_answer(const PendingPtr& p, const journal::Receipt& w, const std::string& data);
-  bool archive_answers(const PendingPtr& p, const json& results, const journal::Receipt& main);
+  // The request path's hook, after the answers' log records are durable and before they are
+  // released: the answers (stored_answer, with their log positions) go to the archive (never
+  // blocks). When the archive cannot take them, the answer is withheld: `answer_withheld` is
+  // logged and 503 archive_unavailable answered, and it returns false (the caller stops).
+  bool archive_answers(const PendingPtr& p, std::vector<store::StoredAnswer> answers);
   void withhold(const PendingPtr& p, const std::string& detail);
   // POST /api/v1/materials/destroy (controller, CMS-signed act).
   http::Response destroy_material(const http::Request& req);
@@ -315,9 +324,19 @@ class GatewayImpl final : public Gateway {
   void add_export_reminders(const store::User& u, time::Instant now, json& answer);
   // A full session of a requesting user (a user type, the agreement signed): data requests' rule.
   Result<Caller> requesting_user(const http::Request& req, time::Instant now);
-  // The stored answers of a request; when none is found the archive is flushed and asked again
-  // (an answer released a moment ago may still be queued).
+  // The stored answers of a request; when its answers are still queued in the archive (released
+  // a moment ago) they are written first. An unknown request id flushes nothing.
   Result<std::vector<store::StoredAnswer>> answers_of(const std::string& request_id);
+  // The stored answers of the caller's (`iin`) own request, or the refusal to answer with:
+  // answer_unknown, not_your_answer, answer_destroyed when `destroyed_refused` (each logged by
+  // answer_access_refused), or the store's error. The caller holds materials_mu_ (shared).
+  struct OwnAnswers {
+    std::vector<store::StoredAnswer> rows;
+    std::optional<http::Response> refusal;
+  };
+  OwnAnswers own_answers(const http::Request& req, const std::string& action,
+                         const std::string& iin, const std::string& request_id,
+                         bool destroyed_refused);
   // A refused access to a stored answer or export by a signed-in user: logged
   // (answer_access_refused), then answered; `extra` members are added to the error answer
   // (a destroyed answer's "destroyed": when, by whom, which act).

@@ -80,55 +80,40 @@ std::optional<int64_t> strict_date(const std::string& s) {
 Result<LogQuery> parse_log_query(std::string_view query) {
   auto bad = [](const std::string& detail) { return Error{"malformed_request", detail}; };
   LogQuery q;
-  std::set<std::string> seen;
-  size_t at = 0;
-  while (at <= query.size() && !query.empty()) {
-    size_t amp = query.find('&', at);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view pair = query.substr(at, amp - at);
-    at = amp + 1;
-    if (pair.empty()) {
-      if (amp == query.size()) break;
-      continue;
-    }
-    size_t eq = pair.find('=');
-    if (eq == std::string_view::npos) return bad("parameter without a value");
-    auto key = url_decode(pair.substr(0, eq));
-    auto value = url_decode(pair.substr(eq + 1));
-    if (!key || !value) return bad("broken %-escape in the query");
-    if (!seen.insert(*key).second) return bad("parameter " + *key + " given twice");
-    const std::string& v = *value;
-    if (*key == "from" || *key == "to") {
+  Status params = parse_query(query, [&](const std::string& key, const std::string& v) -> Status {
+    if (key == "from" || key == "to") {
       auto d = strict_date(v);
-      if (!d) return bad(*key + " must be a date YYYY-MM-DD (Astana calendar)");
-      (*key == "from" ? q.from : q.to) = *d;
-    } else if (*key == "type") {
+      if (!d) return bad(key + " must be a date YYYY-MM-DD (Astana calendar)");
+      (key == "from" ? q.from : q.to) = *d;
+    } else if (key == "type") {
       if (!all_of_chars(v, 1, 64, "_")) return bad("type must be a record type, e.g. data_request");
       q.type = v;
-    } else if (*key == "after_seq") {
+    } else if (key == "after_seq") {
       if (!all_of_chars(v, 1, 19, "") || v.find_first_not_of("0123456789") != std::string::npos)
         return bad("after_seq must be a record number");
       q.after_seq = std::stoull(v);
-    } else if (*key == "limit") {
+    } else if (key == "limit") {
       if (!all_of_chars(v, 1, 3, "") || v.find_first_not_of("0123456789") != std::string::npos ||
           std::stoul(v) < 1 || std::stoul(v) > kMaxLimit)
         return bad("limit must be 1-" + std::to_string(kMaxLimit));
       q.limit = std::stoul(v);
-    } else if (*key == "resolution") {
+    } else if (key == "resolution") {
       if (!all_of_chars(v, 1, 64, "-")) return bad("resolution must be a resolution id");
       q.resolution = v;
-    } else if (*key == "role") {
+    } else if (key == "role") {
       if (!all_of_chars(v, 1, 32, "_")) return bad("role must be a staff role");
       q.role = v;
-    } else if (*key == "body_bin") {
+    } else if (key == "body_bin") {
       if (v.size() != 12 || v.find_first_not_of("0123456789") != std::string::npos)
         return bad("body_bin must be a BIN");
       q.body_bin = v;
     } else {
       return bad("unknown parameter " +
-                 json(*key).dump(-1, ' ', false, json::error_handler_t::replace));
+                 json(key).dump(-1, ' ', false, json::error_handler_t::replace));
     }
-  }
+    return {};
+  });
+  if (!params) return params.error();
   if (q.from && q.to && *q.from > *q.to) return bad("from is after to");
   return q;
 }
@@ -155,8 +140,29 @@ json resolution_json(const store::Resolution& r) {
 
 }  // namespace
 
-json user_ref(const store::User& u) {
-  return {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}};
+Status parse_query(std::string_view query,
+                   const std::function<Status(const std::string&, const std::string&)>& each) {
+  auto bad = [](const std::string& detail) { return Error{"malformed_request", detail}; };
+  std::set<std::string> seen;
+  size_t at = 0;
+  while (at <= query.size() && !query.empty()) {
+    size_t amp = query.find('&', at);
+    if (amp == std::string_view::npos) amp = query.size();
+    std::string_view pair = query.substr(at, amp - at);
+    at = amp + 1;
+    if (pair.empty()) {
+      if (amp == query.size()) break;
+      continue;
+    }
+    size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) return bad("parameter without a value");
+    auto key = url_decode(pair.substr(0, eq));
+    auto value = url_decode(pair.substr(eq + 1));
+    if (!key || !value) return bad("broken %-escape in the query");
+    if (!seen.insert(*key).second) return bad("parameter " + *key + " given twice");
+    if (Status s = each(*key, *value); !s) return s;
+  }
+  return {};
 }
 
 Status GatewayImpl::init_log_access() {
@@ -224,7 +230,6 @@ http::Response GatewayImpl::log_read(const http::Request& req) {
   policy::LogReaderScope scope;
   policy::ResolutionScope resolution_scope;
   json resolution_cited;
-  std::optional<int64_t> from = q->from, to = q->to;
   if (rule.scope == policy::LogScope::ReaderBody) {
     scope.bodies = bodies;
     if (!q->body_bin.empty()) {
@@ -248,9 +253,13 @@ http::Response GatewayImpl::log_read(const http::Request& req) {
     if (!rf || !rt) return error_response("internal_error", "", "stored resolution period");
     resolution_scope = {(*r)->body_bin, (*r)->iins, *rf, *rt};
     resolution_cited = {{"id", (*r)->id}, {"number", (*r)->number}};
-    if ((from && *from < *rf) || (to && *to > *rt))
+    if ((q->from && (*q->from < *rf || *q->from > *rt)) ||
+        (q->to && (*q->to > *rt || *q->to < *rf)))
       return refuse({"log_read_out_of_scope", "from/to lie outside the resolution's period " +
                                                   (*r)->period_from + " … " + (*r)->period_to});
+    // Not given: the resolution's period (docs/api.md), so the logged filter says what was read.
+    if (!q->from) q->from = *rf;
+    if (!q->to) q->to = *rt;
     scope.resolution = &resolution_scope;
   } else if (!q->resolution.empty()) {
     return refuse({"malformed_request", "resolution= is for reads under a resolution"});
@@ -265,9 +274,9 @@ http::Response GatewayImpl::log_read(const http::Request& req) {
   Status scanned = journal::scan(cfg_.journal_dir, [&](const journal::Record& r) {
     if (r.seq <= q->after_seq) return true;
     if (!q->type.empty() && r.type != q->type) return true;
-    if (from || to) {
+    if (q->from || q->to) {
       const int64_t day = time::astana_day(r.at);
-      if ((from && day < *from) || (to && day > *to)) return true;
+      if ((q->from && day < *q->from) || (q->to && day > *q->to)) return true;
     }
     json rec = {{"seq", r.seq},
                 {"at", time::format_utc(r.at)},
@@ -287,12 +296,9 @@ http::Response GatewayImpl::log_read(const http::Request& req) {
   });
   if (!scanned) return refuse(scanned.error());
 
-  json filter = q->to_json();
-  if (from) filter["from"] = time::format_date(*from);
-  if (to) filter["to"] = time::format_date(*to);
   json next = more ? json(seqs.back()) : json(nullptr);
   json rec = {{"reader", reader},
-              {"filter", filter},
+              {"filter", q->to_json()},
               {"policy", policy_cited},
               {"count", records.size()},
               {"first_seq", seqs.empty() ? json(nullptr) : json(seqs.front())},

@@ -13,17 +13,6 @@
 namespace aaj::app::detail {
 namespace {
 
-// What every answer of a request shares: the request, its material and who asked.
-store::StoredAnswer answer_of(const PendingPtr& p) {
-  store::StoredAnswer a;
-  a.request_id = p->tr.request_id;
-  a.material_type = string_field(p->ground, "type");
-  a.material_number = string_field(p->ground, "number");
-  a.iin = p->asker.user.iin;
-  a.body_bin = p->asker.user.body_bin;
-  return a;
-}
-
 json material_json(const std::string& type, const std::string& number) {
   return {{"type", type}, {"number", number}};
 }
@@ -52,40 +41,24 @@ Status GatewayImpl::init_materials() {
   return {};
 }
 
-bool GatewayImpl::archive_answer(const PendingPtr& p, const journal::Receipt& w,
-                                 const std::string& data) {
-  store::StoredAnswer a = answer_of(p);
-  a.resource = p->resources[0];
-  a.found = data != "null";
-  a.truncated = p->decisions[0].access == policy::Access::Truncated;
-  a.data = data;
-  a.sha256 = p->tr.answer_sha256;
-  a.log_seq = w.seq;
-  a.logged_at = w.at;
-  std::vector<store::StoredAnswer> one;
-  one.push_back(std::move(a));
-  if (archive_->submit(std::move(one))) return true;
-  withhold(p, "the answer archive is full");
-  return false;
+store::StoredAnswer stored_answer(const Pending& p, size_t i, bool found, std::string data,
+                                  std::string sha256) {
+  store::StoredAnswer a;
+  a.request_id = p.tr.request_id;
+  a.material_type = string_field(p.ground, "type");
+  a.material_number = string_field(p.ground, "number");
+  a.iin = p.asker.user.iin;
+  a.body_bin = p.asker.user.body_bin;
+  a.resource = p.resources[i];
+  a.found = found;
+  a.truncated = p.decisions[i].access == policy::Access::Truncated;
+  a.data = std::move(data);
+  a.sha256 = std::move(sha256);
+  return a;
 }
 
-bool GatewayImpl::archive_answers(const PendingPtr& p, const json& results,
-                                  const journal::Receipt& main) {
-  std::vector<store::StoredAnswer> all;
-  for (const auto& item : results) {
-    const std::string status = string_field(item, "status");
-    if (status != "answered" && status != "not_found") continue;  // failed: nothing was given
-    store::StoredAnswer a = answer_of(p);
-    a.resource = string_field(item, "resource");
-    a.found = status == "answered";
-    a.truncated = item.value("truncated", false);
-    a.data = item["data"].dump();  // the bytes in the answer, as hashed into the log
-    a.sha256 = pki::sha256_hex(a.data);
-    a.log_seq = item.value("log_seq", uint64_t{0});
-    a.logged_at = main.at;
-    all.push_back(std::move(a));
-  }
-  if (archive_->submit(std::move(all))) return true;
+bool GatewayImpl::archive_answers(const PendingPtr& p, std::vector<store::StoredAnswer> answers) {
+  if (archive_->submit(std::move(answers))) return true;
   withhold(p, "the answer archive is full");
   return false;
 }

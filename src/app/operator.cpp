@@ -1,5 +1,6 @@
 #include "app/operator.h"
 
+#include "app/user_ref.h"
 #include "core/ids.h"
 #include "core/time.h"
 #include "journal/journal.h"
@@ -67,11 +68,7 @@ Result<nlohmann::json> block_user(const Config& cfg, const std::string& iin,
   if (!j) return j.error();
   const store::User& u = **existing;
   auto w = (*j)->append(
-      "user_blocked",
-      {{"actor", actor},
-       {"iin", iin},
-       {"reason", reason},
-       {"user", {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}}}});
+      "user_blocked", {{"actor", actor}, {"iin", iin}, {"reason", reason}, {"user", user_ref(u)}});
   if (!w) return w.error();
   if (Status s = (*st)->set_user_status(iin, "blocked"); !s) return s.error();
   if (Status s = (*st)->revoke_sessions_of(iin); !s) return s.error();

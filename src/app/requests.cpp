@@ -147,7 +147,6 @@ void GatewayImpl::start_request(http::Request& req, std::function<void(http::Res
                                 bool system) {
   auto p = std::make_shared<Pending>();
   p->respond = std::move(respond);
-  p->method = req.method;
   p->path = req.path;
   p->started = std::chrono::steady_clock::now();
   p->tr.request_id = uuid_v7();
@@ -189,7 +188,7 @@ void GatewayImpl::process_request(const PendingPtr& p, http::Request& req) {
   auto caller = authenticate(req, now, true);  // both factors done
   if (!caller) return finish(p, caller.error());
   const store::User& u = caller->user;
-  tr.user = {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}};
+  tr.user = user_ref(u);
   // Separation of duties: staff accounts without a user type do not request data.
   if (u.user_type.empty()) return finish(p, {"not_a_requesting_user", ""});
   auto agreed = agreement_signed_for(*caller);  // no request before the agreement (R-AUTH-3)
@@ -275,7 +274,7 @@ void GatewayImpl::process_system_request(const PendingPtr& p, http::Request& req
   if (!found) return finish(p, found.error());
   if (!*found) return finish(p, {"on_behalf_unknown", "no registered user " + iin});
   const store::User& u = **found;
-  tr.user = {{"iin", u.iin}, {"user_type", u.user_type}, {"body_bin", u.body_bin}};
+  tr.user = user_ref(u);
   if (u.status != "active") return finish(p, {"user_blocked", "user " + iin + " is " + u.status});
   if (std::find(sys->user_types.begin(), sys->user_types.end(), u.user_type) ==
       sys->user_types.end())
@@ -352,8 +351,7 @@ void GatewayImpl::serve_document(const PendingPtr& p, const pki::VerifyResult& v
   p->resources = std::move(*resources);
   p->subject = doc["subject"];
   p->ground = doc["ground"];
-  json ground_doc = doc["ground"];
-  check_ground_register(p, ground_doc, [this, p] { ask_sources(p); });
+  check_ground_register(p, p->ground, [this, p] { ask_sources(p); });
 }
 
 void GatewayImpl::check_ground_register(const PendingPtr& p, const json& ground,
@@ -469,6 +467,8 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
     data = std::move(a->data);
   }
   p->tr.answer_sha256 = pki::sha256_hex(data);
+  // What the archive keeps, copied here rather than on the journal's thread.
+  store::StoredAnswer stored = stored_answer(*p, 0, data != "null", data, p->tr.answer_sha256);
   json head = {
       {"request_id", p->tr.request_id},
       {"cms_sha256", p->tr.cms_sha256},  // the signed request this answers
@@ -481,13 +481,17 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
   body.pop_back();  // the closing brace: the log position and "data" follow
   json rec = record_of(p->tr, a->found ? "answered" : "not_found", "", 200);
   journal_->append_async("data_request", std::move(rec),
-                         [this, p, body = std::move(body),
-                          data = std::move(data)](Result<journal::Receipt> w) mutable {
+                         [this, p, body = std::move(body), data = std::move(data),
+                          stored = std::move(stored)](Result<journal::Receipt> w) mutable {
                            if (!w) {
                              reply(p, error_response("journal_unavailable", p->tr.request_id, ""));
                              return;
                            }
-                           if (!archive_answer(p, *w, data)) return;  // R-USE-2, or withheld
+                           stored.log_seq = w->seq;
+                           stored.logged_at = w->at;
+                           std::vector<store::StoredAnswer> one;
+                           one.push_back(std::move(stored));
+                           if (!archive_answers(p, std::move(one))) return;  // R-USE-2, or withheld
                            body += ",\"log_seq\":";
                            body += std::to_string(w->seq);
                            body += ",\"logged_at\":";
@@ -514,6 +518,10 @@ void GatewayImpl::deliver_many(const PendingPtr& p, std::vector<Result<sources::
   json results = json::array();
   json summary = json::array();
   std::vector<json> records;
+  // What the archive keeps (answered / not found), each with the index of its record: the data
+  // is serialized and hashed once, here, and those bytes and that hash are what it stores.
+  std::vector<store::StoredAnswer> stored;
+  std::vector<size_t> stored_record;
   size_t failed = 0;
   for (size_t i = 0; i < resources.size(); ++i) {
     const policy::Decision& d = p->decisions[i];
@@ -544,13 +552,16 @@ void GatewayImpl::deliver_many(const PendingPtr& p, std::vector<Result<sources::
       const sources::Answer& a = *answers[i];
       bool truncated = d.access == policy::Access::Truncated;
       if (a.found && truncated) data = policy::apply_truncation(data, *info);
-      std::string sha = pki::sha256_hex(data.dump());
+      std::string text = data.dump();  // the bytes in the answer, as hashed into the log
+      std::string sha = pki::sha256_hex(text);
       item["status"] = a.found ? "answered" : "not_found";
       item["found"] = a.found;
       item["truncated"] = truncated;
       item["data"] = std::move(data);
       rec["outcome"] = item["status"];
       rec["answer_sha256"] = sha;
+      stored.push_back(stored_answer(*p, i, a.found, std::move(text), std::move(sha)));
+      stored_record.push_back(i);
     }
     summary.push_back({{"resource", resources[i]}, {"outcome", rec["outcome"]}});
     if (rec.contains("code")) summary.back()["code"] = rec["code"];
@@ -571,12 +582,16 @@ void GatewayImpl::deliver_many(const PendingPtr& p, std::vector<Result<sources::
     std::vector<std::optional<Result<journal::Receipt>>> receipts;
     size_t left;
     json results;
+    std::vector<store::StoredAnswer> stored;
+    std::vector<size_t> stored_record;
     bool complete;
   };
   auto g = std::make_shared<Gather>();
   g->receipts.resize(records.size() + 1);
   g->left = records.size() + 1;
   g->results = std::move(results);
+  g->stored = std::move(stored);
+  g->stored_record = std::move(stored_record);
   g->complete = failed == 0;
   auto land = [this, p, g](size_t i, Result<journal::Receipt> r) {
     {
@@ -597,7 +612,11 @@ void GatewayImpl::deliver_many(const PendingPtr& p, std::vector<Result<sources::
           if (!(*g->receipts[i + 1])->seal.empty())
             g->results[i]["seal"] = seal_of(**g->receipts[i + 1]);
         }
-        if (!archive_answers(p, g->results, *(*g->receipts[0]))) return;  // R-USE-2, or withheld
+        for (size_t k = 0; k < g->stored.size(); ++k) {
+          g->stored[k].log_seq = (*g->receipts[g->stored_record[k] + 1])->seq;
+          g->stored[k].logged_at = (*g->receipts[0])->at;
+        }
+        if (!archive_answers(p, std::move(g->stored))) return;  // R-USE-2, or withheld
         json answer = {
             {"request_id", p->tr.request_id},   {"cms_sha256", p->tr.cms_sha256},
             {"resources", p->resources},        {"complete", g->complete},

@@ -176,6 +176,36 @@ TEST(AnswerArchive, TheQueueIsBoundedInBytesToo) {
   gate.release();
 }
 
+// A reader of one request waits only for that request's answers: an unknown request id forces
+// no flush, a queued or in-flight one is waited for (answers_of in exports.cpp).
+TEST(AnswerArchive, OnlyAPendingRequestIsFlushedFor) {
+  Gate gate;
+  AnswerArchive::Options o;
+  o.gather_delay = std::chrono::microseconds(0);
+  AnswerArchive archive(gate.fn(), o);
+  ASSERT_TRUE(archive.submit(one(answer("in-flight"))));
+  gate.wait_entered(1);  // its batch is being written
+  ASSERT_TRUE(archive.submit(one(answer("queued"))));
+  EXPECT_TRUE(archive.pending("in-flight"));
+  EXPECT_TRUE(archive.pending("queued"));
+  EXPECT_FALSE(archive.pending("unknown"));
+  // The writes are stuck: a flush cannot finish, but asking about an unknown id does not wait.
+  EXPECT_FALSE(archive.flush(std::chrono::milliseconds(20)).ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(archive.flush_if_pending("unknown", std::chrono::seconds(5)).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_EQ(archive.flush_if_pending("queued", std::chrono::milliseconds(20)).error().code,
+            "archive_unavailable");
+  gate.release();
+  ASSERT_TRUE(archive.flush_if_pending("queued", std::chrono::seconds(5)).ok());
+  EXPECT_FALSE(archive.pending("in-flight"));
+  EXPECT_FALSE(archive.pending("queued"));
+  std::lock_guard<std::mutex> l(gate.mu);
+  size_t written = 0;
+  for (size_t b : gate.batches) written += b;
+  EXPECT_EQ(written, 2u);
+}
+
 TEST(AnswerArchive, FailedWritesAreRetriedAndNothingIsLost) {
   std::atomic<int> calls{0};
   std::mutex mu;

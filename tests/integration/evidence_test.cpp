@@ -415,7 +415,8 @@ TEST(Evidence, APackageOfAMultiResourceRequestVerifies) {
   ASSERT_TRUE(a.ok());
   ASSERT_EQ(a->status, 200) << a->raw;
   const std::string id = a->body["request_id"];
-  auto p = o.api->get("/api/v1/evidence?request_id=" + id, o.token);
+  // request_id need not be the first parameter.
+  auto p = o.api->get("/api/v1/evidence?x=1&request_id=" + id, o.token);
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->status, 200) << p->raw;
   const json pkg = json::parse(p->raw);

@@ -295,10 +295,29 @@ TEST_F(LogAccess, ProsecutorReadsOnlyUnderTheirResolution) {
     saw_request |= rec["type"] == "data_request" && rec["body"]["request_id"] == mia_request_id;
   EXPECT_TRUE(saw_request);
 
+  // from/to not given default to the resolution's period: the logged filter says so.
+  auto filter_of = [](const aaj::client::HttpResult& answer) {
+    for (const auto& rec : journal_records())
+      if (rec["seq"] == answer.body["log_seq"]) return rec["body"]["filter"];
+    return json();
+  };
+  json filter = filter_of(r);
+  EXPECT_EQ(filter["from"], "2026-01-01") << filter;
+  EXPECT_EQ(filter["to"], today()) << filter;
+  EXPECT_EQ(filter["resolution"], resolution_id);
+  // One given, the other from the period.
+  auto from_only = read(*api, t, "prosecutor", "from=2026-02-01&resolution=" + resolution_id);
+  ASSERT_EQ(from_only.status, 200) << from_only.raw;
+  EXPECT_EQ(filter_of(from_only)["from"], "2026-02-01");
+  EXPECT_EQ(filter_of(from_only)["to"], today());
+
   // Outside the resolution's period: refused, not narrowed.
   auto early = read(*api, t, "prosecutor", "from=2025-12-31&resolution=" + resolution_id);
   EXPECT_EQ(early.status, 403);
   EXPECT_EQ(early.body["error"]["code"], "log_read_out_of_scope");
+  auto before = read(*api, t, "prosecutor", "to=2025-12-31&resolution=" + resolution_id);
+  EXPECT_EQ(before.status, 403);
+  EXPECT_EQ(before.body["error"]["code"], "log_read_out_of_scope");
 
   // A whole-body resolution for a past period opens nothing of today's records.
   auto yesterday = aaj::time::format_date(aaj::time::astana_day(aaj::time::now()) - 1);
@@ -307,6 +326,12 @@ TEST_F(LogAccess, ProsecutorReadsOnlyUnderTheirResolution) {
   auto empty = read(*api, t, "prosecutor", "resolution=" + past.body["id"].get<std::string>());
   ASSERT_EQ(empty.status, 200);
   EXPECT_TRUE(empty.body["records"].empty());
+  EXPECT_EQ(filter_of(empty)["to"], yesterday);
+  // A from after the period's end lies outside it too.
+  auto after = read(*api, t, "prosecutor",
+                    "from=" + today() + "&resolution=" + past.body["id"].get<std::string>());
+  EXPECT_EQ(after.status, 403);
+  EXPECT_EQ(after.body["error"]["code"], "log_read_out_of_scope");
 }
 
 TEST_F(LogAccess, RefusedReadsOfOthers) {

@@ -110,6 +110,22 @@ TEST_F(Materials, AnswersAreKeptExportedRemindedAndDestroyedWithTheirMaterial) {
   EXPECT_EQ(raw_data(read->raw), data);
   EXPECT_EQ(read->body["answer_sha256"], data_sha);
   EXPECT_EQ(read->body["material"], kGround);
+  // request_id need not be the first parameter (other parameters are ignored).
+  auto later = api->get("/api/v1/answers?x=1&request_id=" + request_id, token);
+  ASSERT_TRUE(later.ok());
+  ASSERT_EQ(later->status, 200) << later->raw;
+  EXPECT_EQ(raw_data(later->raw), data);
+  // Several resources: each stored answer is the data answered, with the hash of its bytes.
+  auto read_many = api->get("/api/v1/answers?request_id=" + multi_id, token);
+  ASSERT_TRUE(read_many.ok());
+  ASSERT_EQ(read_many->status, 200) << read_many->raw;
+  ASSERT_EQ(read_many->body["results"].size(), 2u) << read_many->raw;
+  for (size_t k = 0; k < 2; ++k) {
+    const json& stored = read_many->body["results"][k];
+    EXPECT_EQ(stored["resource"], rm->body["results"][k]["resource"]);
+    EXPECT_EQ(stored["data"], rm->body["results"][k]["data"]);
+    EXPECT_EQ(stored["answer_sha256"], aaj::pki::sha256_hex(stored["data"].dump()));
+  }
 
   // 2. Export as JSON: the stored data, watermarked with the user, the request, the export.
   auto ej = api->post("/api/v1/exports",
