@@ -207,7 +207,9 @@ TEST(RequestIds, AreVersion7UuidsTimeOrderedAndUnique) {
     // The first 48 bits are the Unix time in milliseconds, never going back.
     ASSERT_GE(ms_of(id), before) << id;
     ASSERT_LE(ms_of(id), ms_now()) << id;
-    if (!previous.empty()) ASSERT_GE(ms_of(id), ms_of(previous));
+    if (!previous.empty()) {
+      ASSERT_GE(ms_of(id), ms_of(previous));
+    }
     previous = id;
   }
   // Ids made in different milliseconds sort in the order they were made.

@@ -357,9 +357,11 @@ TEST_F(Materials, AnswersAreKeptExportedRemindedAndDestroyedWithTheirMaterial) {
   std::string db = files();
   ASSERT_GT(slurp(inst->dir() / "data/materials.db").size(), 0u);
   EXPECT_EQ(db.find(data), std::string::npos);
-  for (const auto& [k, val] : json::parse(data).items())
-    if (val.is_string() && val.get<std::string>().size() >= 12)
+  for (const auto& [k, val] : json::parse(data).items()) {
+    if (val.is_string() && val.get<std::string>().size() >= 12) {
       EXPECT_EQ(db.find(val.get<std::string>()), std::string::npos) << k;
+    }
+  }
 }
 
 // Fail safe for evidence: while the database cannot take the answers (the test holds its write
