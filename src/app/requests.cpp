@@ -467,8 +467,9 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
     data = std::move(a->data);
   }
   p->tr.answer_sha256 = pki::sha256_hex(data);
-  // What the archive keeps, copied here rather than on the journal's thread.
-  store::StoredAnswer stored = stored_answer(*p, 0, data != "null", data, p->tr.answer_sha256);
+  // What the archive keeps, built here rather than on the journal's thread; its bytes are also
+  // the answer's "data".
+  store::StoredAnswer stored = stored_answer(*p, 0, a->found, std::move(data), p->tr.answer_sha256);
   json head = {
       {"request_id", p->tr.request_id},
       {"cms_sha256", p->tr.cms_sha256},  // the signed request this answers
@@ -481,7 +482,7 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
   body.pop_back();  // the closing brace: the log position and "data" follow
   json rec = record_of(p->tr, a->found ? "answered" : "not_found", "", 200);
   journal_->append_async("data_request", std::move(rec),
-                         [this, p, body = std::move(body), data = std::move(data),
+                         [this, p, body = std::move(body),
                           stored = std::move(stored)](Result<journal::Receipt> w) mutable {
                            if (!w) {
                              reply(p, error_response("journal_unavailable", p->tr.request_id, ""));
@@ -489,9 +490,6 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
                            }
                            stored.log_seq = w->seq;
                            stored.logged_at = w->at;
-                           std::vector<store::StoredAnswer> one;
-                           one.push_back(std::move(stored));
-                           if (!archive_answers(p, std::move(one))) return;  // R-USE-2, or withheld
                            body += ",\"log_seq\":";
                            body += std::to_string(w->seq);
                            body += ",\"logged_at\":";
@@ -501,8 +499,11 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
                              body += w->seal;
                            }
                            body += ",\"data\":";
-                           body += data;
+                           body += stored.data;
                            body += '}';
+                           std::vector<store::StoredAnswer> one;
+                           one.push_back(std::move(stored));
+                           if (!archive_answers(p, std::move(one))) return;  // R-USE-2, or withheld
                            http::Response r;
                            r.body = std::move(body);
                            reply(p, std::move(r));

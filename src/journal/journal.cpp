@@ -315,18 +315,21 @@ class Journal::Impl {
     if (auto s = enqueue(std::move(p)); !s.ok() && p.done) p.done(s.error());
   }
 
-  Result<std::string> tree_root_hex(uint64_t size) const {
+  // The tree can answer for `size` records: it is kept and that many are committed.
+  Status tree_covers(uint64_t size) const {
     if (!tree_) return Error{"journal_unavailable", "this journal does not keep the tree"};
     if (size > committed_tree_.load(std::memory_order_acquire))
       return Error{"bad_argument", "size " + std::to_string(size) + " is beyond the log"};
+    return {};
+  }
+  Result<std::string> tree_root_hex(uint64_t size) const {
+    if (Status s = tree_covers(size); !s) return s.error();
     auto r = merkle::tree_hash(static_cast<int64_t>(size), *tree_);
     if (!r) return r.error();
     return merkle::to_hex(*r);
   }
   Result<std::vector<std::string>> prove_inclusion(uint64_t seq, uint64_t size) const {
-    if (!tree_) return Error{"journal_unavailable", "this journal does not keep the tree"};
-    if (size > committed_tree_.load(std::memory_order_acquire))
-      return Error{"bad_argument", "size " + std::to_string(size) + " is beyond the log"};
+    if (Status s = tree_covers(size); !s) return s.error();
     if (seq == 0) return Error{"bad_argument", "seq starts at 1"};
     auto p =
         merkle::prove_record(static_cast<int64_t>(size), static_cast<int64_t>(seq - 1), *tree_);
@@ -334,9 +337,7 @@ class Journal::Impl {
     return heads::hex_list(*p);
   }
   Result<std::vector<std::string>> prove_consistency(uint64_t m, uint64_t n) const {
-    if (!tree_) return Error{"journal_unavailable", "this journal does not keep the tree"};
-    if (n > committed_tree_.load(std::memory_order_acquire))
-      return Error{"bad_argument", "size " + std::to_string(n) + " is beyond the log"};
+    if (Status s = tree_covers(n); !s) return s.error();
     auto p = merkle::prove_tree(static_cast<int64_t>(n), static_cast<int64_t>(m), *tree_);
     if (!p) return p.error();
     return heads::hex_list(*p);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sqlite_fixture.h"
 #include "store/store.h"
 
 namespace fs = std::filesystem;
@@ -30,19 +31,8 @@ void sql(const fs::path& db_file, const std::string& statement) {
   ASSERT_EQ(rc, SQLITE_OK) << m;
 }
 
-class MaterialsStore : public ::testing::Test {
+class MaterialsStore : public store::test::SqliteStoreTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/aaj-materials-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto s = store::open_store({"sqlite", dir_, ""});
-    ASSERT_TRUE(s.ok()) << s.error().detail;
-    store_ = std::move(*s);
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
   static store::StoredAnswer answer(const std::string& id, const std::string& resource,
                                     const std::string& number, const std::string& body,
                                     const std::string& data) {
@@ -60,8 +50,6 @@ class MaterialsStore : public ::testing::Test {
     a.stored_at = time::now();
     return a;
   }
-  fs::path dir_;
-  std::unique_ptr<store::Store> store_;
 };
 
 const std::string kCase = "267510000000031";

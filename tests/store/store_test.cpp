@@ -5,29 +5,18 @@
 #include <filesystem>
 #include <thread>
 
+#include "sqlite_fixture.h"
+
 namespace fs = std::filesystem;
 using namespace aaj;
 
 namespace {
-class StoreTest : public ::testing::Test {
+class StoreTest : public store::test::SqliteStoreTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/aaj-store-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    auto s = store::open_store({"sqlite", dir_, ""});
-    ASSERT_TRUE(s.ok()) << s.error().detail;
-    store_ = std::move(*s);
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
   store::User user(const std::string& iin) {
     return {iin,      "prosecutor", "050140000105", "НУРЛАНОВ ЕРЛАН", "+77010000001",
             "active", time::now()};
   }
-  fs::path dir_;
-  std::unique_ptr<store::Store> store_;
 };
 }  // namespace
 
