@@ -349,15 +349,23 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
   if (Status s = pki::write_secret_file(dir / "pki/ca.key", ca->key_pem()); !s)
     return fail("ca", s.error());
 
+  // The installation's own certificates (TLS servers, the system's and the witness's signing
+  // keys): two years from an hour ago.
+  auto own_spec = [&](pki::CertKind kind, const std::string& common_name) {
+    pki::IssueSpec spec;
+    spec.subject.common_name = common_name;
+    spec.kind = kind;
+    spec.not_before = now - std::chrono::hours(1);
+    spec.not_after = now + years(2);
+    if (kind == pki::CertKind::TlsServer) {
+      spec.dns_names = {"localhost"};
+      spec.ip_addresses = {"127.0.0.1"};
+    }
+    return spec;
+  };
   auto tls_key = pki::KeyPair::ec_p256();
   if (!tls_key) return fail("tls", tls_key.error());
-  pki::IssueSpec tls;
-  tls.subject.common_name = "aaj demo server";
-  tls.kind = pki::CertKind::TlsServer;
-  tls.not_before = now - std::chrono::hours(1);
-  tls.not_after = now + years(2);
-  tls.dns_names = {"localhost"};
-  tls.ip_addresses = {"127.0.0.1"};
+  pki::IssueSpec tls = own_spec(pki::CertKind::TlsServer, "aaj demo server");
   if (hp->first != "127.0.0.1" && hp->first != "localhost" && hp->first != "0.0.0.0")
     tls.ip_addresses.push_back(hp->first);
   auto tls_cert = ca->issue(tls, *tls_key);
@@ -370,12 +378,8 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
   // Committee), P-256 so that one signature per group commit costs little.
   auto system_key = pki::KeyPair::ec_p256();
   if (!system_key) return fail("system_key", system_key.error());
-  pki::IssueSpec sys;
-  sys.subject.common_name = "ҚАО ААЖ ЖҮЙЕСІ / AAJ SYSTEM";
+  pki::IssueSpec sys = own_spec(pki::CertKind::Signing, "ҚАО ААЖ ЖҮЙЕСІ / AAJ SYSTEM");
   sys.subject.bin = ids.operator_bin;
-  sys.kind = pki::CertKind::Signing;
-  sys.not_before = now - std::chrono::hours(1);
-  sys.not_after = now + years(2);
   auto sys_cert = ca->issue(sys, *system_key);
   if (!sys_cert) return fail("system_key", sys_cert.error());
   if (Status s = write_text(dir / "pki/system.pem", sys_cert->cert_pem); !s)
@@ -390,12 +394,8 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
     auto wtls = pki::KeyPair::ec_p256();
     if (!wkey) return fail("witness", wkey.error());
     if (!wtls) return fail("witness", wtls.error());
-    pki::IssueSpec ws;
-    ws.subject.common_name = "ПРОКУРАТУРА КУӘСІ / WITNESS";
+    pki::IssueSpec ws = own_spec(pki::CertKind::Signing, "ПРОКУРАТУРА КУӘСІ / WITNESS");
     ws.subject.bin = ids.witness_bin;
-    ws.kind = pki::CertKind::Signing;
-    ws.not_before = now - std::chrono::hours(1);
-    ws.not_after = now + years(2);
     auto wcert = ca->issue(ws, *wkey);
     if (!wcert) return fail("witness", wcert.error());
     const std::string pass = make_password();
@@ -405,14 +405,7 @@ int demo_init(const std::string& dir_arg, const std::string& listen_arg, bool fo
       return fail("witness", s.error());
     if (Status s = pki::write_secret_file(dir / "witness/witness.pass", pass + "\n"); !s)
       return fail("witness", s.error());
-    pki::IssueSpec wt;
-    wt.subject.common_name = "aaj demo witness";
-    wt.kind = pki::CertKind::TlsServer;
-    wt.not_before = now - std::chrono::hours(1);
-    wt.not_after = now + years(2);
-    wt.dns_names = {"localhost"};
-    wt.ip_addresses = {"127.0.0.1"};
-    auto wtls_cert = ca->issue(wt, *wtls);
+    auto wtls_cert = ca->issue(own_spec(pki::CertKind::TlsServer, "aaj demo witness"), *wtls);
     if (!wtls_cert) return fail("witness", wtls_cert.error());
     if (Status s = write_text(dir / "witness/tls.pem", wtls_cert->cert_pem + ca->cert_pem()); !s)
       return fail("witness", s.error());
