@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <unordered_set>
 
@@ -75,49 +76,33 @@ size_t utf8_sequence_length(const unsigned char* p, size_t avail) {
 }
 
 // The first position at or after p that is not plain (see kPlain) or a well-formed two-byte UTF-8
-// sequence (Cyrillic and Kazakh letters). Eight bytes at a time while they are all plain ASCII:
-// a request's base64 CMS is thousands of them.
+// sequence (Cyrillic and Kazakh letters). Eight bytes at a time while they are all plain ASCII
+// (a request's base64 CMS is thousands of them), a byte or a letter at a time otherwise.
 size_t skip_plain(const unsigned char* b, size_t p, size_t n) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
   auto has_less = [](uint64_t x, uint64_t c) { return (x - kOnes * c) & ~x & kHigh; };
   auto has_byte = [&](uint64_t x, uint64_t c) { return has_less(x ^ (kOnes * c), 1); };
-  for (;;) {
-    while (p + 8 <= n) {
+  while (p < n) {
+    if (p + 8 <= n) {
       uint64_t x;
       std::memcpy(&x, b + p, 8);
       // All ASCII, none below 0x20, no '"', no '\\': exact for ASCII bytes.
-      if ((x & kHigh) || has_less(x, 0x20) || has_byte(x, '"') || has_byte(x, '\\')) break;
-      p += 8;
+      if (!((x & kHigh) || has_less(x, 0x20) || has_byte(x, '"') || has_byte(x, '\\'))) {
+        p += 8;
+        continue;
+      }
     }
-    while (p < n && kPlain.v[b[p]]) ++p;
-    if (p + 1 < n && b[p] >= 0xC2 && b[p] <= 0xDF && (b[p + 1] & 0xC0) == 0x80) {
+    const unsigned char c = b[p];
+    if (kPlain.v[c]) {
+      ++p;
+    } else if (c >= 0xC2 && c <= 0xDF && p + 1 < n && (b[p + 1] & 0xC0) == 0x80) {
       p += 2;
-      continue;
+    } else {
+      break;
     }
-    return p;
   }
+  return p;
 }
-
-// Member names of one object, for the duplicate check: a short list compared in place, turned
-// into a hash set once an object is large (so a hostile answer cannot make it quadratic).
-class Names {
- public:
-  bool insert(std::string name) {
-    if (set_) return set_->insert(std::move(name)).second;
-    for (const auto& n : list_)
-      if (n == name) return false;
-    list_.push_back(std::move(name));
-    if (list_.size() > 32) {
-      set_ = std::make_unique<std::unordered_set<std::string>>(list_.begin(), list_.end());
-      list_.clear();
-    }
-    return true;
-  }
-
- private:
-  std::vector<std::string> list_;
-  std::unique_ptr<std::unordered_set<std::string>> set_;
-};
 
 class Scanner {
  public:
@@ -140,11 +125,11 @@ class Scanner {
         if (static_cast<int>(stack_.size()) >= max_depth_)
           return fail("nested deeper than " + std::to_string(max_depth_));
         ++p_;
-        stack_.push_back(Frame{c == '{', {}});
+        push_frame(c == '{');
         skip_ws();
         if (p_ < t_.size() && t_[p_] == (c == '{' ? '}' : ']')) {
           ++p_;
-          stack_.pop_back();
+          pop_frame();
         } else if (c == '{') {
           if (Status s = member_key(members, member_name, member_start); !s) return s;
           continue;
@@ -193,7 +178,7 @@ class Scanner {
         }
         if (d == (top.object ? '}' : ']')) {
           ++p_;
-          stack_.pop_back();
+          pop_frame();
           continue;  // the container was a complete value
         }
         return fail(top.object ? "expected , or }" : "expected , or ]");
@@ -234,10 +219,34 @@ class Scanner {
   size_t pos() const { return p_; }
 
  private:
+  // Member names of the objects being scanned are views (into the text, or into owned_ for names
+  // with escapes) on one stack shared by all frames: an object's names are the top of it while
+  // its members are read, and go when it closes. A short list is compared in place; an object
+  // with many members gets a hash set (so a hostile answer cannot make the check quadratic).
   struct Frame {
     bool object;
-    Names names;
+    size_t names_begin;
+    std::unique_ptr<std::unordered_set<std::string_view>> many;
   };
+
+  bool insert_name(Frame& f, std::string_view name) {
+    if (f.many) return f.many->insert(name).second;
+    for (size_t i = f.names_begin; i < names_.size(); ++i)
+      if (names_[i] == name) return false;
+    names_.push_back(name);
+    if (names_.size() - f.names_begin > 32) {
+      f.many = std::make_unique<std::unordered_set<std::string_view>>(
+          names_.begin() + static_cast<std::ptrdiff_t>(f.names_begin), names_.end());
+      names_.resize(f.names_begin);
+    }
+    return true;
+  }
+
+  void push_frame(bool object) { stack_.push_back(Frame{object, names_.size(), nullptr}); }
+  void pop_frame() {
+    names_.resize(stack_.back().names_begin);
+    stack_.pop_back();
+  }
 
   Error fail(const std::string& what) const {
     return Error{"invalid_json", what + " at byte " + std::to_string(p_)};
@@ -250,15 +259,27 @@ class Scanner {
   // At a member name (after '{' or ','): the name, the colon; records where the value starts.
   Status member_key(std::vector<Member>* members, std::string& name, size_t& value_start) {
     if (p_ >= t_.size() || t_[p_] != '"') return fail("expected a member name");
-    std::string key;
-    if (Status s = string(&key); !s) return s;
-    if (!stack_.back().names.insert(key)) return fail("duplicate member \"" + key + "\"");
+    const size_t start = p_;
+    if (Status s = string(nullptr); !s) return s;
+    // The text itself when the name has no escapes (the common case: nothing to copy); else it
+    // is decoded once more and kept.
+    std::string_view key = t_.substr(start + 1, p_ - start - 2);
+    if (key.find('\\') != std::string_view::npos) {
+      const size_t end = p_;
+      p_ = start;
+      std::string decoded;
+      if (Status s = string(&decoded); !s) return s;
+      p_ = end;
+      key = owned_.emplace_back(std::move(decoded));
+    }
+    if (!insert_name(stack_.back(), key))
+      return fail("duplicate member \"" + std::string(key) + "\"");
     skip_ws();
     if (p_ >= t_.size() || t_[p_] != ':') return fail("expected :");
     ++p_;
     skip_ws();
     if (members && stack_.size() == 1) {
-      name = std::move(key);
+      name.assign(key);
       value_start = p_;
     }
     return {};
@@ -387,6 +408,8 @@ class Scanner {
   int max_depth_;
   size_t p_ = 0;
   std::vector<Frame> stack_;
+  std::vector<std::string_view> names_;  // see Frame
+  std::deque<std::string> owned_;        // names that had escapes (stable addresses)
 };
 
 }  // namespace

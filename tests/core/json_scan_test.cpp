@@ -122,6 +122,23 @@ TEST(JsonScan, ManyMembersStayLinear) {
   EXPECT_FALSE(validate(dup).ok());
 }
 
+// Names are checked per object: the same name in a nested or a sibling object is fine, a repeat
+// in the object itself is caught after any number of nested objects, with few or many members.
+TEST(JsonScan, NamesAreCheckedPerObject) {
+  EXPECT_TRUE(validate(R"({"a":{"a":1,"b":{"a":2}},"b":{"a":3},"c":[{"a":4},{"a":5}]})").ok());
+  EXPECT_FALSE(validate(R"({"a":{"b":1,"c":{"d":2}},"a":2})").ok());
+  EXPECT_FALSE(validate(R"({"a":{"b":1,"c":{"d":2},"b":3}})").ok());
+  EXPECT_FALSE(validate(R"({"x":{"k":1},"\u0078":2})").ok());
+  std::string many;
+  for (int i = 0; i < 40; ++i) many += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  // Past the list's size the parent's names move to a set while a child lists its own.
+  std::string nested = "{" + many + ",\"child\":{" + many + "}}";
+  EXPECT_TRUE(validate(nested).ok());
+  EXPECT_FALSE(validate("{" + many + ",\"child\":{" + many + "},\"k7\":2}").ok());
+  EXPECT_FALSE(validate("{\"p\":1,\"child\":{" + many + "},\"p\":2}").ok());
+  EXPECT_FALSE(validate("{\"child\":{" + many + ",\"k39\":0}}").ok());
+}
+
 // The eight-bytes-at-a-time path must stop at every byte that needs a look, wherever it falls.
 TEST(JsonScan, EveryOffsetOfTheWideLoop) {
   const std::vector<std::string> specials = {"\"",   "\\n",          "\x01", "\x1f",    "\xD0\x9A",
