@@ -490,6 +490,7 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
                            }
                            stored.log_seq = w->seq;
                            stored.logged_at = w->at;
+                           body.reserve(body.size() + 96 + w->seal.size() + stored.data.size());
                            body += ",\"log_seq\":";
                            body += std::to_string(w->seq);
                            body += ",\"logged_at\":";
