@@ -17,8 +17,11 @@
 //
 // Usage: pipeline_bench [--requests N] [--rounds R] [--connections C] [--workers W]
 //                       [--io-threads T] [--commit-delay-us D] [--no-seal] [--keep]
+//                       [--aaj PATH]
 // --no-seal runs the server without the system key (development mode allows it): no signed
 // heads and no seals, to see what sealing every answer costs (compare two runs).
+// --aaj runs another build's `aaj` (demo, simulator and server) with this run's load generator and
+// parts: alternate runs of two builds to compare them on a noisy box (research-perf.md §6).
 // --commit-delay-us sets the log's group-commit wait (journal.commit_delay_us) to compare values.
 #include <openssl/cms.h>
 #include <openssl/evp.h>
@@ -69,6 +72,7 @@ struct Args {
   int io_threads = 0;    // server.io_threads; 0 = the demo's
   bool no_seal = false;  // run without the system key (no heads, no seals)
   long long commit_delay_us = -1;  // journal.commit_delay_us; -1 = the configuration's default
+  std::string aaj = AAJ_BINARY;    // the binary under test
 };
 
 std::string slurp(const fs::path& p) {
@@ -214,11 +218,14 @@ int main(int argc, char** argv) {
       args.commit_delay_us = number();
     else if (a == "--no-seal")
       args.no_seal = true;
+    else if (a == "--aaj" && i + 1 < argc)
+      args.aaj = argv[++i];
     else
       die("unknown argument " + a);
   }
   if (args.requests < 2 || args.rounds < 1 || args.connections < 1)
     die("--requests >= 2, --rounds >= 1 and --connections >= 1");
+  if (::access(args.aaj.c_str(), X_OK) != 0) die("--aaj: " + args.aaj + " is not an executable");
   aaj::pki::init_openssl();
   if (!aaj::time::load_astana_zone()) die("no tz database");
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -230,7 +237,7 @@ int main(int argc, char** argv) {
   std::string sim_listen = "127.0.0.1:" + std::to_string(sim_port);
   {
     pid_t p = spawn(
-        {AAJ_BINARY, "demo", "init", dir.string(), "--listen", "127.0.0.1:" + std::to_string(port)},
+        {args.aaj, "demo", "init", dir.string(), "--listen", "127.0.0.1:" + std::to_string(port)},
         dir.parent_path() / (dir.filename().string() + "-init.log"),
         {"AAJ_DEMO_SIM_LISTEN=" + sim_listen,
          "AAJ_DEMO_SYSTEMS_LISTEN=127.0.0.1:" + std::to_string(sys_port)});
@@ -274,10 +281,10 @@ int main(int argc, char** argv) {
     std::ofstream(dir / "aaj.toml", std::ios::trunc) << cfg;
   }
   json inst = json::parse(slurp(dir / "users.json"));
-  pid_t sim = spawn({AAJ_BINARY, "sourcesim", "--config", (dir / "aaj.toml").string()},
+  pid_t sim = spawn({args.aaj, "sourcesim", "--config", (dir / "aaj.toml").string()},
                     dir / "sourcesim.log");
   pid_t server =
-      spawn({AAJ_BINARY, "serve", "--config", (dir / "aaj.toml").string()}, dir / "serve.log");
+      spawn({args.aaj, "serve", "--config", (dir / "aaj.toml").string()}, dir / "serve.log");
   std::string url = "https://127.0.0.1:" + std::to_string(port);
   std::string ca = (dir / "pki/ca.pem").string();
   aaj::client::ApiClient api(url, ca);

@@ -16,6 +16,32 @@ nlohmann::json seal_leaf(uint64_t seq, std::string_view record_hash, std::string
   return leaf;
 }
 
+bool append_canonical_seal_leaf(std::string& out, uint64_t seq, std::string_view record_hash,
+                                const SealLeafFields& fields) {
+  // Sorted member names: answer_sha256 < cms_sha256 < log_seq < record_hash < request_id.
+  out += '{';
+  if (fields.answer_sha256) {
+    out += "\"answer_sha256\":";
+    if (!json_scan::append_string(out, *fields.answer_sha256)) return false;
+    out += ',';
+  }
+  if (fields.cms_sha256) {
+    out += "\"cms_sha256\":";
+    if (!json_scan::append_string(out, *fields.cms_sha256)) return false;
+    out += ',';
+  }
+  out += "\"log_seq\":";
+  out += std::to_string(seq);
+  out += ",\"record_hash\":";
+  if (!json_scan::append_string(out, record_hash)) return false;
+  if (fields.request_id) {
+    out += ",\"request_id\":";
+    if (!json_scan::append_string(out, *fields.request_id)) return false;
+  }
+  out += '}';
+  return true;
+}
+
 nlohmann::json make_head(std::string_view log_id, uint64_t size, const merkle::Hash& root,
                          uint64_t first_seq, uint64_t last_seq, const merkle::Hash& batch_root,
                          time::Instant at) {

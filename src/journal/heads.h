@@ -25,6 +25,17 @@ inline constexpr const char* kSealLeafFields[] = {"request_id", "answer_sha256",
 // canonical text).
 nlohmann::json seal_leaf(uint64_t seq, std::string_view record_hash, std::string_view body_json);
 
+// The body fields a seal leaf names (kSealLeafFields), each when the body has it as a string.
+struct SealLeafFields {
+  std::optional<std::string> request_id, answer_sha256, cms_sha256;
+};
+
+// canonical(seal_leaf(…)) written directly: the leaf's members in their canonical (sorted) order.
+// The flusher writes one per record; this spares it building and dumping a JSON object. False
+// when a field is not valid UTF-8 (then the object form would not dump either).
+bool append_canonical_seal_leaf(std::string& out, uint64_t seq, std::string_view record_hash,
+                                const SealLeafFields& fields);
+
 // The head object (§3).
 nlohmann::json make_head(std::string_view log_id, uint64_t size, const merkle::Hash& root,
                          uint64_t first_seq, uint64_t last_seq, const merkle::Hash& batch_root,

@@ -194,13 +194,21 @@ class BatchSeals {
 
   // Signs the head (canonical text) and appends {"head","signature"} to heads.log. Returns that
   // line; seal() may be called afterwards.
-  Result<std::string> sign_head(const fs::path& dir, const Options& opt, std::string head) {
+  // `heads_fd`, when not -1, is heads.log already open for appending (the flusher keeps it).
+  Result<std::string> sign_head(const fs::path& dir, const Options& opt, std::string head,
+                                int heads_fd = -1) {
     auto signature = opt.sign(head);
     if (!signature) return signature.error();
     head_ = std::move(head);
     signature_json_ = json(*signature).dump();
     std::string line = "{\"head\":" + head_ + ",\"signature\":" + signature_json_ + "}";
-    if (Status s = files::append_line(dir / files::kHeadsFile, line); !s) return s.error();
+    if (heads_fd >= 0) {
+      line += '\n';
+      if (Status s = codec::write_all(heads_fd, line); !s) return s.error();
+      line.pop_back();
+    } else if (Status s = files::append_line(dir / files::kHeadsFile, line); !s) {
+      return s.error();
+    }
     return line;
   }
 
@@ -291,6 +299,7 @@ class Journal::Impl {
     if (tree_) (void)tree_->flush();
     ::close(fd_);
     if (owner_fd_ >= 0) ::close(owner_fd_);
+    if (heads_fd_ >= 0) ::close(heads_fd_);
   }
 
   Result<Receipt> append(std::string_view type, json body) {
@@ -376,7 +385,7 @@ class Journal::Impl {
   };
   struct Pending {
     std::string type_json, body_json;
-    json leaf;  // with Options::sign: the body's fields a seal's leaf names (heads::seal_leaf)
+    heads::SealLeafFields leaf;  // with Options::sign: the body's fields a seal's leaf names
     Waiter* waiter = nullptr;
     std::function<void(Result<Receipt>)> done;
   };
@@ -394,9 +403,14 @@ class Journal::Impl {
     // The leaf's fields come from the body object here, on the caller's thread, rather than
     // from scanning the serialized body again on the flusher (same fields as heads::seal_leaf).
     if (opt_.sign) {
-      p.leaf = json::object();
-      for (const char* name : heads::kSealLeafFields)
-        if (auto it = body.find(name); it != body.end() && it->is_string()) p.leaf[name] = *it;
+      auto field = [&body](const char* name) -> std::optional<std::string> {
+        auto it = body.find(name);
+        if (it == body.end() || !it->is_string()) return std::nullopt;
+        return it->get<std::string>();
+      };
+      p.leaf.request_id = field("request_id");
+      p.leaf.answer_sha256 = field("answer_sha256");
+      p.leaf.cms_sha256 = field("cms_sha256");
     }
     return {};
   }
@@ -570,17 +584,25 @@ class Journal::Impl {
                     std::vector<std::string>& seals) {
     BatchSeals batch;
     for (size_t i = 0; i < n; ++i) {
-      json& leaf = items[i].leaf;
-      leaf["log_seq"] = first + i;
-      leaf["record_hash"] = hashes_[i];
-      if (Status s = batch.add(heads::canonical(leaf)); !s) return s;
+      std::string leaf;
+      leaf.reserve(256);
+      // The body was dumped already, so its strings are valid UTF-8.
+      if (!heads::append_canonical_seal_leaf(leaf, first + i, hashes_[i], items[i].leaf))
+        return Error{"invalid_record", "a seal leaf field is not valid UTF-8"};
+      if (Status s = batch.add(std::move(leaf)); !s) return s;
     }
     auto batch_root = batch.root();
     if (!batch_root) return batch_root.error();
+    if (heads_fd_ < 0) {
+      heads_fd_ = ::open((dir_ / files::kHeadsFile).c_str(),
+                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      if (heads_fd_ < 0) return sys_error("journal_unavailable", "cannot open heads.log");
+    }
     auto line =
         batch.sign_head(dir_, opt_,
                         heads::canonical(heads::make_head(opt_.log_id, head_seq_, tree_->root(),
-                                                          first, first + n - 1, *batch_root, at)));
+                                                          first, first + n - 1, *batch_root, at)),
+                        heads_fd_);
     if (!line) return line.error();
     {
       std::lock_guard lk(head_mu_);
@@ -742,6 +764,7 @@ class Journal::Impl {
   const fs::path dir_;
   int fd_;  // journal.log; replaced when a segment is sealed (flusher thread)
   const int owner_fd_;
+  int heads_fd_ = -1;  // heads.log, opened by the flusher at its first signed head
   std::unique_ptr<TreeFile> tree_;
   merkle::Frontier segment_;  // the active segment's tree (flusher thread)
   int last_segment_;

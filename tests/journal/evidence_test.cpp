@@ -90,6 +90,30 @@ std::string independent_root(const fs::path& dir) {
   return merkle::to_hex(*merkle::tree_hash(store.records(), store));
 }
 
+// The flusher writes each seal leaf's canonical text directly; it must be exactly what dumping the
+// leaf object gives, whichever fields the body has and whatever they hold.
+TEST(SealLeaf, DirectCanonicalTextEqualsTheDumpedObject) {
+  const std::string hash(64, 'a');
+  std::vector<std::optional<std::string>> values = {
+      std::nullopt, "0190f3c2-7d1e-7a00-8000-000000000001", "", "кириллица \"quoted\" \\ \n\t\x01"};
+  for (const auto& request_id : values)
+    for (const auto& answer : values)
+      for (const auto& cms : values) {
+        heads::SealLeafFields f{request_id, answer, cms};
+        json body = json::object();
+        if (request_id) body["request_id"] = *request_id;
+        if (answer) body["answer_sha256"] = *answer;
+        if (cms) body["cms_sha256"] = *cms;
+        body["other"] = "x";
+        std::string direct;
+        ASSERT_TRUE(heads::append_canonical_seal_leaf(direct, 18446744073709551615ull, hash, f));
+        EXPECT_EQ(direct,
+                  heads::canonical(heads::seal_leaf(18446744073709551615ull, hash, body.dump())));
+      }
+  std::string out;
+  EXPECT_FALSE(heads::append_canonical_seal_leaf(out, 1, hash, {std::string("\xff"), {}, {}}));
+}
+
 TEST(Evidence, EveryReceiptCarriesAVerifiableSealOfItsRecord) {
   TempDir dir;
   auto j = open_ok(dir.path(), evidence_options());
