@@ -7,6 +7,7 @@
 #include <deque>
 #include <memory>
 #include <unordered_set>
+#include <utility>
 
 namespace aaj::json_scan {
 namespace {
@@ -158,7 +159,7 @@ class Scanner {
       for (;;) {
         if (members && stack_.size() == 1)
           members->push_back(
-              Member{std::move(member_name), t_.substr(member_start, p_ - member_start)});
+              Member{std::exchange(member_name, {}), t_.substr(member_start, p_ - member_start)});
         if (stack_.empty()) {
           skip_ws();
           if (p_ != t_.size()) return fail("text after the value");

@@ -35,7 +35,7 @@ struct Conn {
   Conn(asio::io_context& ioc, size_t ctx, ssl::context* tls) : ex(ioc.get_executor()), io(ctx) {
     // Beast reads max(512, free capacity) bytes at a time and a consumed flat_buffer never grows:
     // without room reserved every answer is read 512 bytes per system call.
-    buffer.reserve(16 * 1024);
+    buffer.reserve(size_t{16} * 1024);
     if (tls)
       secure.emplace(ex, *tls);
     else

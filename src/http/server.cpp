@@ -104,7 +104,7 @@ void Responder::operator()(Response r) const {
 
 namespace {
 
-constexpr size_t kReadBufferBytes = 16 * 1024;  // one TLS record
+constexpr size_t kReadBufferBytes = size_t{16} * 1024;  // one TLS record
 
 // The state every session of one server shares. Coroutines hold it by shared_ptr, so it outlives
 // the Server object while a shared runtime still runs (or destroys) them.

@@ -93,6 +93,7 @@ void check_templated(const SystemKey& key) {
   auto certs_of = [](CMS_ContentInfo* c) {
     std::vector<std::string> out;
     STACK_OF(X509)* s = CMS_get1_certs(c);
+    out.reserve(static_cast<size_t>(sk_X509_num(s)));
     for (int i = 0; i < sk_X509_num(s); ++i) out.push_back(to_pem(sk_X509_value(s, i)));
     sk_X509_pop_free(s, X509_free);
     return out;
@@ -167,6 +168,7 @@ TEST(SystemKey, ConcurrentSignaturesAllVerify) {
   CmsVerifier v(test_ca().trust, nullptr);
   std::atomic<int> bad{0};
   std::vector<std::thread> ts;
+  ts.reserve(4);
   for (int k = 0; k < 4; ++k)
     ts.emplace_back([&, k] {
       for (int i = 0; i < 50; ++i) {
