@@ -109,6 +109,13 @@ Result<std::string> cms_member(std::string_view body) {
   return std::move(*v);
 }
 
+// Appends `prefix` and `value` as a JSON string (escaped as nlohmann dumps it). False when
+// `value` is not valid UTF-8.
+bool append_member(std::string& out, std::string_view prefix, std::string_view value) {
+  out += prefix;
+  return json_scan::append_string(out, value);
+}
+
 }  // namespace
 
 std::string replay_key_of(const json& record) {
@@ -342,7 +349,8 @@ void GatewayImpl::serve_document(const PendingPtr& p, const pki::VerifyResult& v
     policies.push_back(policy_json(p->decisions.back()));
     policies.back()["resource"] = id;
   }
-  tr.policy = resources->size() == 1 && doc.contains("resource") ? policies[0] : policies;
+  tr.policy = resources->size() == 1 && doc.contains("resource") ? std::move(policies[0])
+                                                                 : std::move(policies);
   for (size_t i = 0; i < p->decisions.size(); ++i)
     if (!p->decisions[i].allow)
       return finish(p, {std::string(p->decisions[i].code), "resource " + (*resources)[i]});
@@ -470,16 +478,21 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
   // What the archive keeps, built here rather than on the journal's thread; its bytes are also
   // the answer's "data".
   store::StoredAnswer stored = stored_answer(*p, 0, a->found, std::move(data), p->tr.answer_sha256);
-  json head = {
-      {"request_id", p->tr.request_id},
-      {"cms_sha256", p->tr.cms_sha256},  // the signed request this answers
-      {"resource", p->resources[0]},
-      {"found", a->found},
-      {"truncated", truncated},
-      {"policy",
-       {{"version", d.version}, {"rule", d.rule}, {"access", policy::to_string(d.access)}}}};
-  std::string body = head.dump();
-  body.pop_back();  // the closing brace: the log position and "data" follow
+  // The answer's head, as dumping {"request_id", "cms_sha256" (the signed request this answers),
+  // "resource", "found", "truncated", "policy": {"version", "rule", "access"}} writes it (members
+  // in sorted order), without the closing brace: the log position and "data" follow.
+  std::string body;
+  body.reserve(512);
+  bool text_ok = append_member(body, "{\"cms_sha256\":", p->tr.cms_sha256);
+  body += a->found ? ",\"found\":true" : ",\"found\":false";
+  text_ok =
+      text_ok && append_member(body, ",\"policy\":{\"access\":", policy::to_string(d.access)) &&
+      append_member(body, ",\"rule\":", d.rule) && append_member(body, ",\"version\":", d.version);
+  body += '}';
+  text_ok = text_ok && append_member(body, ",\"request_id\":", p->tr.request_id) &&
+            append_member(body, ",\"resource\":", p->resources[0]);
+  if (!text_ok) return finish(p, {"internal_error", "the answer's head is not valid UTF-8"});
+  body += truncated ? ",\"truncated\":true" : ",\"truncated\":false";
   json rec = record_of(p->tr, a->found ? "answered" : "not_found", "", 200);
   journal_->append_async("data_request", std::move(rec),
                          [this, p, body = std::move(body),

@@ -150,6 +150,12 @@ TEST_F(Pipeline, AllowedRequestIsAnsweredAndLogged) {
                                std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+05:00)")))
       << a.body["logged_at"];
   EXPECT_GT(a.body["log_seq"].get<int>(), 0);
+  // The answer's head (before the log position) is written as canonical JSON would write it.
+  const size_t cut = a.raw.find(",\"log_seq\":");
+  ASSERT_NE(cut, std::string::npos);
+  const std::string head = a.raw.substr(0, cut) + "}";
+  EXPECT_EQ(json::parse(head).dump(), head);
+  EXPECT_EQ(json::parse(head).size(), 6u) << head;
 }
 
 TEST_F(Pipeline, TruncatedPensionAnswerRevealsNoAmount) {
