@@ -11,7 +11,8 @@ namespace aaj::store::sqlite_materials {
 
 // The tables live in their own database file, materials.db beside aaj.db, attached to every
 // connection of the store as schema "materials" (WAL, synchronous=FULL, secure_delete), because
-//  - the store's change stamp is aaj.db's PRAGMA data_version, which validates the session cache:
+//  - the store's change stamp follows aaj.db's commits only (its WAL index header, or PRAGMA
+//    data_version), and it validates the session cache:
 //    answers committed at the rate of data requests would invalidate it on every batch, while
 //    commits to an attached file leave it unchanged;
 //  - SQLite has one writer per file: the archive's batches and a destruction's checkpoint do not

@@ -1,7 +1,14 @@
 // SQLite backend: WAL mode, synchronous=FULL (a user or session acknowledged is on disk), a small
 // pool of connections so worker threads do not serialise on one handle.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cstring>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <variant>
@@ -13,6 +20,78 @@
 
 namespace aaj::store {
 namespace {
+
+// aaj.db's WAL index header, read where SQLite keeps it for every process: the first 96 bytes of
+// the -shm file are two copies of a 48-byte header that a writer rewrites when it commits (copy 2
+// first, then copy 1), and that every reader reads before it starts a transaction; its layout
+// and checksum are part of SQLite's documented file formats (walformat.html, §2.1). A header
+// that both copies agree on and whose checksum holds names exactly the commits visible to a
+// reader starting now, so it changes with every commit by any connection or process, as
+// PRAGMA data_version does, without the read transaction (two fcntl locks) and the mutex the
+// PRAGMA costs per request. Anything unexpected (no file, a header being written, not
+// initialised, a checksum that fails) answers nullopt and the caller asks SQLite instead.
+//
+// The file stays mapped and its descriptor open for the store's lifetime: closing any
+// descriptor of a file drops all of the process's POSIX locks on it, SQLite's included (the
+// store closes it only after its last connection). SQLite cannot truncate or rebuild the file
+// while the store's stamp connection has it open (that connection holds its DMS lock).
+class WalIndexWatch {
+ public:
+  static std::unique_ptr<WalIndexWatch> open(const std::string& shm_path) {
+    int fd = ::open(shm_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kMapped)) {
+      ::close(fd);
+      return nullptr;
+    }
+    void* map = ::mmap(nullptr, kMapped, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+      ::close(fd);
+      return nullptr;
+    }
+    return std::unique_ptr<WalIndexWatch>(new WalIndexWatch(fd, map));
+  }
+  ~WalIndexWatch() {
+    ::munmap(map_, kMapped);
+    ::close(fd_);
+  }
+  WalIndexWatch(const WalIndexWatch&) = delete;
+  WalIndexWatch& operator=(const WalIndexWatch&) = delete;
+
+  // A stamp of the header (bit 63 set), or nullopt (see above). Thread-safe.
+  std::optional<uint64_t> stamp() const {
+    unsigned char first[kHeader], second[kHeader];
+    // The order SQLite's readers use (walIndexTryHdr): copy 1, a barrier, copy 2.
+    std::memcpy(first, map_, kHeader);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    std::memcpy(second, static_cast<const unsigned char*>(map_) + kHeader, kHeader);
+    if (std::memcmp(first, second, kHeader) != 0) return std::nullopt;  // being written
+    uint32_t w[kHeader / 4];
+    std::memcpy(w, first, kHeader);
+    const bool initialised = first[12] != 0;  // isInit
+    if (w[0] != 3007000 || !initialised) return std::nullopt;
+    // walChecksumBytes over the first 40 bytes, native byte order.
+    uint32_t s1 = 0, s2 = 0;
+    for (int i = 0; i < 10; i += 2) {
+      s1 += w[i] + s2;
+      s2 += w[i + 1] + s1;
+    }
+    if (s1 != w[10] || s2 != w[11]) return std::nullopt;
+    uint64_t h = 14695981039346656037ull;  // FNV-1a over the whole header
+    for (unsigned char c : first) h = (h ^ c) * 1099511628211ull;
+    return h | kFastBit;
+  }
+
+  static constexpr uint64_t kFastBit = uint64_t{1} << 63;
+
+ private:
+  static constexpr size_t kHeader = 48;
+  static constexpr size_t kMapped = 4096;
+  WalIndexWatch(int fd, void* map) : fd_(fd), map_(map) {}
+  int fd_;
+  void* map_;
+};
 
 constexpr int kSchemaVersion = 6;
 
@@ -220,6 +299,7 @@ class SqliteStore final : public Store {
     for (sqlite3* db : pool_) sqlite3_close(db);
     sqlite3_finalize(version_stmt_);
     if (version_db_) sqlite3_close(version_db_);
+    watch_.reset();  // after every connection (see WalIndexWatch)
   }
 
   Status add_user(const User& u) override {
@@ -232,9 +312,12 @@ class SqliteStore final : public Store {
         {.duplicate = Error{"user_exists", "user " + u.iin + " exists"}});
   }
 
-  // PRAGMA data_version on a connection of its own that never writes: it changes whenever any
-  // other connection — the pool's or another process's — commits.
+  // aaj.db's WAL index header when it can be read (WalIndexWatch), else PRAGMA data_version on a
+  // connection of its own that never writes. Either changes whenever any connection — the
+  // pool's or another process's — commits; the two never give the same value (bit 63).
   Result<uint64_t> change_stamp() override {
+    if (watch_ready_.load(std::memory_order_acquire))
+      if (auto fast = watch_->stamp()) return *fast;
     std::lock_guard<std::mutex> l(version_mu_);
     if (!version_db_) {
       auto db = connect();
@@ -250,7 +333,26 @@ class SqliteStore final : public Store {
     // Reset at once: a stepped statement holds its read transaction, and a reader pinned to an
     // old snapshot keeps WAL checkpoints from completing (destroyed answers' old pages).
     sqlite3_reset(version_stmt_);
-    return stamp;
+    // Once the stamp connection has read (so it holds the WAL index open): the fast path.
+    if (!watch_tried_) {
+      watch_tried_ = true;
+      watch_ = watch_for(version_db_);
+      if (watch_) {
+        watch_ready_.store(true, std::memory_order_release);
+        // The stamps that follow come from the header: so does this one, if it can.
+        if (auto fast = watch_->stamp()) return *fast;
+      }
+    }
+    return stamp & ~WalIndexWatch::kFastBit;
+  }
+
+  // The watch of db's WAL index, when db is a file in WAL mode.
+  static std::unique_ptr<WalIndexWatch> watch_for(sqlite3* db) {
+    const char* file = sqlite3_db_filename(db, "main");
+    if (file == nullptr || *file == '\0') return nullptr;
+    Stmt mode(db, "PRAGMA main.journal_mode");
+    if (!mode.ok() || mode.step() != SQLITE_ROW || mode.col_text(0) != "wal") return nullptr;
+    return WalIndexWatch::open(std::string(file) + "-shm");
   }
 
   Result<std::optional<User>> find_user(std::string_view iin) override {
@@ -803,9 +905,12 @@ class SqliteStore final : public Store {
   std::string path_;
   std::mutex mu_;
   std::vector<sqlite3*> pool_;
-  std::mutex version_mu_;  // guards the two below
+  std::mutex version_mu_;  // guards the four below
   sqlite3* version_db_ = nullptr;
   sqlite3_stmt* version_stmt_ = nullptr;
+  bool watch_tried_ = false;
+  std::unique_ptr<WalIndexWatch> watch_;  // set once, before watch_ready_
+  std::atomic<bool> watch_ready_{false};
 };
 
 }  // namespace

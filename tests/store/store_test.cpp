@@ -1,9 +1,14 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "sqlite_fixture.h"
 
@@ -232,4 +237,106 @@ TEST(StoreMigration, VersionFourDatabaseGainsResolutions) {
   sqlite3_finalize(st);
   sqlite3_close(db);
   fs::remove_all(dir);
+}
+
+// The change stamp validates the session cache (decision 28): any commit to aaj.db, by any
+// connection or process, must change it before the next request, and nothing else may be needed
+// to see it. It is read from the WAL index header in shared memory (bit 63 set) once the store
+// has read it through SQLite the first time.
+namespace {
+class ChangeStampTest : public store::test::SqliteStoreTest {
+ protected:
+  // A commit to aaj.db through a connection of our own, as another program would make it.
+  void commit_elsewhere(const std::string& bin) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "aaj.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    const std::string sql = "INSERT INTO bodies(bin,name) VALUES('" + bin + "','x')";
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  uint64_t stamp() {
+    auto s = store_->change_stamp();
+    EXPECT_TRUE(s.ok());
+    return s ? *s : 0;
+  }
+};
+}  // namespace
+
+TEST_F(ChangeStampTest, ReadFromTheWalIndexAndChangedByEveryCommit) {
+  stamp();  // the first read goes through SQLite and sets up the fast path
+  const uint64_t a = stamp();
+  EXPECT_NE(a >> 63, 0u) << "the WAL index header is not used";
+  EXPECT_EQ(stamp(), a);  // nothing committed
+  commit_elsewhere("111111111111");
+  const uint64_t b = stamp();
+  EXPECT_NE(b, a);
+  EXPECT_NE(b >> 63, 0u);
+  ASSERT_TRUE(store_->put_body({"222222222222", "y"}).ok());  // the store's own pool
+  const uint64_t c = stamp();
+  EXPECT_NE(c, b);
+  EXPECT_EQ(stamp(), c);
+}
+
+TEST_F(ChangeStampTest, ACommitByAnotherProcessIsSeenAtOnce) {
+  stamp();
+  const uint64_t before = stamp();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open((dir_ / "aaj.db").c_str(), &db);
+    if (rc == SQLITE_OK) sqlite3_busy_timeout(db, 5000);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_exec(db, "UPDATE users SET status='blocked'; INSERT INTO bodies VALUES('3','z')",
+                        nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    _exit(rc == SQLITE_OK ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(stamp(), before);
+}
+
+// After a checkpoint that empties the WAL, the next commit starts it again (new salts, frame
+// count from zero): the stamp still changes, never comes back to an earlier value by accident.
+TEST_F(ChangeStampTest, CommitsAfterTheWalRestartsStillChangeIt) {
+  stamp();
+  std::vector<uint64_t> seen{stamp()};
+  for (int i = 0; i < 5; ++i) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "aaj.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    EXPECT_EQ(sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    commit_elsewhere("44444444444" + std::to_string(i));
+    const uint64_t now = stamp();
+    for (uint64_t earlier : seen) EXPECT_NE(now, earlier) << i;
+    seen.push_back(now);
+  }
+}
+
+// Readers on many threads while commits go on: every reader sees a stamp, and once the writer is
+// done they all see the final one.
+TEST_F(ChangeStampTest, ConcurrentReadersWhileCommitting) {
+  stamp();
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> readers;
+  readers.reserve(4);
+  for (int t = 0; t < 4; ++t)
+    readers.emplace_back([&] {
+      while (!done.load())
+        if (!store_->change_stamp().ok()) ++failures;
+    });
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store_->put_body({"5" + std::to_string(i), "n"}).ok());
+  done = true;
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(failures.load(), 0);
+  const uint64_t last = stamp();
+  EXPECT_EQ(stamp(), last);
 }
