@@ -62,10 +62,12 @@ class WalIndexWatch {
   // A stamp of the header (bit 63 set), or nullopt (see above). Thread-safe.
   std::optional<uint64_t> stamp() const {
     unsigned char first[kHeader], second[kHeader];
-    // The order SQLite's readers use (walIndexTryHdr): copy 1, a barrier, copy 2.
-    std::memcpy(first, map_, kHeader);
+    // The order SQLite's readers use (walIndexTryHdr): copy 1, a barrier, copy 2. Volatile
+    // reads, as SQLite's own: another process writes this memory.
+    const volatile unsigned char* shared = static_cast<const volatile unsigned char*>(map_);
+    for (size_t i = 0; i < kHeader; ++i) first[i] = shared[i];
     std::atomic_thread_fence(std::memory_order_acquire);
-    std::memcpy(second, static_cast<const unsigned char*>(map_) + kHeader, kHeader);
+    for (size_t i = 0; i < kHeader; ++i) second[i] = shared[kHeader + i];
     if (std::memcmp(first, second, kHeader) != 0) return std::nullopt;  // being written
     uint32_t w[kHeader / 4];
     std::memcpy(w, first, kHeader);
