@@ -354,6 +354,11 @@ class SqliteStore final : public Store {
     if (file == nullptr || *file == '\0') return nullptr;
     Stmt mode(db, "PRAGMA main.journal_mode");
     if (!mode.ok() || mode.step() != SQLITE_ROW || mode.col_text(0) != "wal") return nullptr;
+    // In exclusive locking mode the WAL index lives in the connection's heap, and a -shm file
+    // left from before would never change.
+    Stmt locking(db, "PRAGMA main.locking_mode");
+    if (!locking.ok() || locking.step() != SQLITE_ROW || locking.col_text(0) != "normal")
+      return nullptr;
     return WalIndexWatch::open(std::string(file) + "-shm");
   }
 
