@@ -1,10 +1,6 @@
 // SQLite backend: WAL mode, synchronous=FULL (a user or session acknowledged is on disk), a small
 // pool of connections so worker threads do not serialise on one handle.
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -21,40 +17,45 @@
 namespace aaj::store {
 namespace {
 
-// aaj.db's WAL index header, read where SQLite keeps it for every process: the first 96 bytes of
-// the -shm file are two copies of a 48-byte header that a writer rewrites when it commits (copy 2
-// first, then copy 1), and that every reader reads before it starts a transaction; its layout
-// and checksum are part of SQLite's documented file formats (walformat.html, §2.1). A header
-// that both copies agree on and whose checksum holds names exactly the commits visible to a
-// reader starting now, so it changes with every commit by any connection or process, as
-// PRAGMA data_version does, without the read transaction (two fcntl locks) and the mutex the
-// PRAGMA costs per request. Anything unexpected (no file, a header being written, not
-// initialised, a checksum that fails) answers nullopt and the caller asks SQLite instead.
+// aaj.db's WAL index header, read where SQLite keeps it for every process: the shared memory
+// (the -shm file) begins with two copies of a 48-byte header that a writer rewrites when it
+// commits (copy 2 first, then copy 1), and that every reader reads before it starts a
+// transaction; its layout and checksum are part of SQLite's documented file formats
+// (walformat.html, §2.1). A header that both copies agree on and whose checksum holds names
+// exactly the commits visible to a reader starting now, so it changes with every commit by any
+// connection or process, as PRAGMA data_version does, without the read transaction (two fcntl
+// locks) and the mutex the PRAGMA costs per request. Anything unexpected (a header being written,
+// not initialised, a checksum that fails) answers nullopt and the caller asks SQLite instead.
 //
-// The file stays mapped and its descriptor open for the store's lifetime: closing any
-// descriptor of a file drops all of the process's POSIX locks on it, SQLite's included (the
-// store closes it only after its last connection). SQLite cannot truncate or rebuild the file
-// while the store's stamp connection has it open (that connection holds its DMS lock).
+// The memory is SQLite's own mapping of region 0, obtained through the VFS (xShmMap) of the
+// store's stamp connection: no descriptor of ours (closing one would drop the process's POSIX
+// locks on the file, SQLite's included), and the mapping is the one SQLite itself reads. It stays
+// valid while that connection is open in WAL mode: the store never changes its journal mode and
+// closes it only in its destructor, after dropping the watch.
 class WalIndexWatch {
  public:
-  static std::unique_ptr<WalIndexWatch> open(const std::string& shm_path) {
-    int fd = ::open(shm_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return nullptr;
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kMapped)) {
-      ::close(fd);
+  // The watch of `db`'s main database, when it is a file in WAL mode with normal locking and its
+  // WAL index is mapped (db has read once). Call with db not in use by another thread.
+  static std::unique_ptr<WalIndexWatch> of(sqlite3* db) {
+    const char* file = sqlite3_db_filename(db, "main");
+    if (file == nullptr || *file == '\0') return nullptr;
+    sqlite::Stmt mode(db, "PRAGMA main.journal_mode");
+    if (!mode.ok() || mode.step() != SQLITE_ROW || mode.col_text(0) != "wal") return nullptr;
+    // In exclusive locking mode the WAL index lives in the connection's heap, unseen by others.
+    sqlite::Stmt locking(db, "PRAGMA main.locking_mode");
+    if (!locking.ok() || locking.step() != SQLITE_ROW || locking.col_text(0) != "normal")
       return nullptr;
-    }
-    void* map = ::mmap(nullptr, kMapped, PROT_READ, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED) {
-      ::close(fd);
+    sqlite3_file* f = nullptr;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
+        f == nullptr || f->pMethods == nullptr || f->pMethods->iVersion < 2 ||
+        f->pMethods->xShmMap == nullptr)
       return nullptr;
-    }
-    return std::unique_ptr<WalIndexWatch>(new WalIndexWatch(fd, map));
-  }
-  ~WalIndexWatch() {
-    ::munmap(map_, kMapped);
-    ::close(fd_);
+    void volatile* region = nullptr;
+    // Region 0 at SQLite's own region size (WALINDEX_PGSZ), without extending it.
+    if (f->pMethods->xShmMap(f, 0, 32768, 0, &region) != SQLITE_OK || region == nullptr)
+      return nullptr;
+    return std::unique_ptr<WalIndexWatch>(
+        new WalIndexWatch(static_cast<const volatile unsigned char*>(region)));
   }
   WalIndexWatch(const WalIndexWatch&) = delete;
   WalIndexWatch& operator=(const WalIndexWatch&) = delete;
@@ -64,7 +65,7 @@ class WalIndexWatch {
     unsigned char first[kHeader], second[kHeader];
     // The order SQLite's readers use (walIndexTryHdr): copy 1, a barrier, copy 2. Volatile
     // reads, as SQLite's own: another process writes this memory.
-    const volatile unsigned char* shared = static_cast<const volatile unsigned char*>(map_);
+    const volatile unsigned char* shared = header_;
     for (size_t i = 0; i < kHeader; ++i) first[i] = shared[i];
     std::atomic_thread_fence(std::memory_order_acquire);
     for (size_t i = 0; i < kHeader; ++i) second[i] = shared[kHeader + i];
@@ -89,10 +90,8 @@ class WalIndexWatch {
 
  private:
   static constexpr size_t kHeader = 48;
-  static constexpr size_t kMapped = 4096;
-  WalIndexWatch(int fd, void* map) : fd_(fd), map_(map) {}
-  int fd_;
-  void* map_;
+  explicit WalIndexWatch(const volatile unsigned char* header) : header_(header) {}
+  const volatile unsigned char* header_;  // SQLite's mapping; see above
 };
 
 constexpr int kSchemaVersion = 6;
@@ -300,8 +299,8 @@ class SqliteStore final : public Store {
   ~SqliteStore() override {
     for (sqlite3* db : pool_) sqlite3_close(db);
     sqlite3_finalize(version_stmt_);
+    watch_.reset();  // before the connection whose mapping it reads
     if (version_db_) sqlite3_close(version_db_);
-    watch_.reset();  // after every connection (see WalIndexWatch)
   }
 
   Status add_user(const User& u) override {
@@ -338,7 +337,7 @@ class SqliteStore final : public Store {
     // Once the stamp connection has read (so it holds the WAL index open): the fast path.
     if (!watch_tried_) {
       watch_tried_ = true;
-      watch_ = watch_for(version_db_);
+      watch_ = WalIndexWatch::of(version_db_);
       if (watch_) {
         watch_ready_.store(true, std::memory_order_release);
         // The stamps that follow come from the header: so does this one, if it can.
@@ -346,20 +345,6 @@ class SqliteStore final : public Store {
       }
     }
     return stamp & ~WalIndexWatch::kFastBit;
-  }
-
-  // The watch of db's WAL index, when db is a file in WAL mode.
-  static std::unique_ptr<WalIndexWatch> watch_for(sqlite3* db) {
-    const char* file = sqlite3_db_filename(db, "main");
-    if (file == nullptr || *file == '\0') return nullptr;
-    Stmt mode(db, "PRAGMA main.journal_mode");
-    if (!mode.ok() || mode.step() != SQLITE_ROW || mode.col_text(0) != "wal") return nullptr;
-    // In exclusive locking mode the WAL index lives in the connection's heap, and a -shm file
-    // left from before would never change.
-    Stmt locking(db, "PRAGMA main.locking_mode");
-    if (!locking.ok() || locking.step() != SQLITE_ROW || locking.col_text(0) != "normal")
-      return nullptr;
-    return WalIndexWatch::open(std::string(file) + "-shm");
   }
 
   Result<std::optional<User>> find_user(std::string_view iin) override {
