@@ -181,8 +181,8 @@ ALTER TABLE sessions ADD COLUMN stage TEXT NOT NULL DEFAULT 'full';
 ALTER TABLE sessions ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
 )SQL";
 
-// v6 (log access): prosecutors' resolutions. Created by its own step for every database below 6,
-// new files included, so the tables of v5 (another change) and v6 stay independent of each other.
+// v6 (log access): prosecutors' resolutions. Tables only (IF NOT EXISTS), created at every open
+// like kSchemaV5, so the tables of v5 (another change) and v6 stay independent of each other.
 const char* kMigrateV6 = R"SQL(
 CREATE TABLE IF NOT EXISTS resolutions (
   id TEXT PRIMARY KEY,
@@ -261,7 +261,6 @@ class SqliteStore final : public Store {
             "DEFAULT 0");
       // The version moves with the upgrade, in its transaction: a crash right after COMMIT must
       // not leave the new columns under the old number (the next open would add them again).
-      if (migrated) migrated = exec(kMigrateV6);  // again below for new files: IF NOT EXISTS
       if (migrated) migrated = exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
       if (migrated)
         migrated = exec("COMMIT");
@@ -273,19 +272,15 @@ class SqliteStore final : public Store {
       return migrated.error();
     }
     // Every open, whatever the file's version (CREATE … IF NOT EXISTS): kSchema creates a new
-    // file's tables, and kSchemaV5 is also the step 4 → 5 (answers kept with their materials,
-    // and their exports: R-USE-2, R-USE-3), whose tables live in materials.db.
+    // file's tables; kSchemaV5 is also the step 4 → 5 (answers kept with their materials, and
+    // their exports: R-USE-2, R-USE-3, in materials.db) and kMigrateV6 the step to 6 (tables
+    // only, so safe to repeat and needing no version of its own).
     Status schema = sqlite::exec(db, kSchema, "schema");
     if (schema) schema = sqlite::exec(db, sqlite_materials::kSchemaV5, "schema");
+    if (schema) schema = sqlite::exec(db, kMigrateV6, "schema");
     if (!schema) {
       sqlite3_close(db);
       return schema.error();
-    }
-    if (version < 6) {
-      if (Status v6 = exec(kMigrateV6); !v6) {
-        sqlite3_close(db);
-        return v6.error();
-      }
     }
     // New files, and the steps above that are safe to repeat (CREATE … IF NOT EXISTS).
     if (Status v = exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)); !v) {
