@@ -100,41 +100,36 @@ std::string_view to_string(RevocationStatus::Kind k) {
   return "unknown";
 }
 
-Result<std::shared_ptr<CrlStore>> CrlStore::open(const fs::path& folder,
-                                                 std::shared_ptr<const TrustStore> trust) {
+// The three ways to open a store differ only in where their CRLs come from (`source`).
+template <class Source>
+Result<std::shared_ptr<CrlStore>> CrlStore::create(std::shared_ptr<const TrustStore> trust,
+                                                   Source&& source) {
   init_openssl();
   if (!trust) return Error{"internal_error", "CrlStore needs a trust store"};
-  std::error_code ec;
-  if (!fs::is_directory(folder, ec))
-    return Error{"unreadable", folder.string() + ": not a readable directory"};
   std::shared_ptr<CrlStore> s(new CrlStore(std::move(trust)));
-  s->folder_ = folder;
+  source(*s);
   s->state_.store(std::make_shared<const State>());
   s->reload();
   return s;
 }
 
+Result<std::shared_ptr<CrlStore>> CrlStore::open(const fs::path& folder,
+                                                 std::shared_ptr<const TrustStore> trust) {
+  std::error_code ec;
+  if (trust && !fs::is_directory(folder, ec))
+    return Error{"unreadable", folder.string() + ": not a readable directory"};
+  return create(std::move(trust), [&](CrlStore& s) { s.folder_ = folder; });
+}
+
 Result<std::shared_ptr<CrlStore>> CrlStore::from_files(std::vector<fs::path> files,
                                                        std::shared_ptr<const TrustStore> trust) {
-  init_openssl();
-  if (!trust) return Error{"internal_error", "CrlStore needs a trust store"};
-  std::shared_ptr<CrlStore> s(new CrlStore(std::move(trust)));
-  s->files_ = std::move(files);
-  s->state_.store(std::make_shared<const State>());
-  s->reload();
-  return s;
+  return create(std::move(trust), [&](CrlStore& s) { s.files_ = std::move(files); });
 }
 
 Result<std::shared_ptr<CrlStore>> CrlStore::from_bytes(
     std::vector<std::pair<std::string, std::string>> crls,
     std::shared_ptr<const TrustStore> trust) {
-  init_openssl();
-  if (!trust) return Error{"internal_error", "CrlStore needs a trust store"};
-  std::shared_ptr<CrlStore> s(new CrlStore(std::move(trust)));
-  s->blobs_ = std::move(crls);
-  s->state_.store(std::make_shared<const State>());
-  s->reload();
-  return s;
+  return create(std::move(trust), [&](CrlStore& s) { s.blobs_ = std::move(crls); });
 }
 
 CrlStore::~CrlStore() {
@@ -183,16 +178,15 @@ void CrlStore::parse_file(const fs::path& file, std::vector<Candidate>& out, jso
   parse_bytes(file.string(), *data, out, rejected);
 }
 
-void CrlStore::parse_bytes(const std::string& name, const std::string& bytes,
+void CrlStore::parse_bytes(const std::string& name, const std::string& data,
                            std::vector<Candidate>& out, json& rejected) const {
-  const std::string* data = &bytes;
-  if (data->empty()) {
+  if (data.empty()) {
     rejected.push_back(reject(name, "empty", "the file is empty"));
     return;
   }
   std::vector<X509CrlPtr> crls;
-  if (data->find("-----BEGIN") != std::string::npos) {
-    BioPtr bio(BIO_new_mem_buf(data->data(), static_cast<int>(data->size())));
+  if (data.find("-----BEGIN") != std::string::npos) {
+    BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
     for (;;) {
       X509_CRL* c = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr);
       if (c == nullptr) break;
@@ -206,7 +200,7 @@ void CrlStore::parse_bytes(const std::string& name, const std::string& bytes,
       return;
     }
   } else {
-    auto der = decode_der_or_base64(*data);
+    auto der = decode_der_or_base64(data);
     if (!der.ok()) {
       rejected.push_back(reject(name, "corrupt", "neither a DER nor a PEM CRL"));
       return;

@@ -133,6 +133,9 @@ class CrlStore {
 
   std::vector<std::filesystem::path> list_files() const;
   std::string fingerprint() const;
+  template <class Source>
+  static Result<std::shared_ptr<CrlStore>> create(std::shared_ptr<const TrustStore> trust,
+                                                  Source&& source);
   void parse_file(const std::filesystem::path& file, std::vector<Candidate>& out,
                   nlohmann::json& rejected) const;
   void parse_bytes(const std::string& name, const std::string& data, std::vector<Candidate>& out,
