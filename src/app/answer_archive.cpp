@@ -66,8 +66,8 @@ Status AnswerArchive::flush_locked(std::unique_lock<std::mutex>& l,
 }
 
 bool AnswerArchive::pending_locked(const std::string& request_id) const {
-  for (const auto& id : writing_)
-    if (id == request_id) return true;
+  for (const auto& a : batch_)
+    if (a.request_id == request_id) return true;
   for (const auto& a : queue_)
     if (a.request_id == request_id) return true;
   return false;
@@ -91,8 +91,8 @@ AnswerArchive::Stats AnswerArchive::stats() const {
 }
 
 void AnswerArchive::run() {
+  std::vector<store::StoredAnswer>& batch = batch_;
   for (;;) {
-    std::vector<store::StoredAnswer> batch;
     {
       std::unique_lock<std::mutex> l(mu_);
       writer_idle_ = true;
@@ -105,9 +105,7 @@ void AnswerArchive::run() {
         });
       size_t n = std::min(queue_.size(), opt_.max_batch);
       batch.reserve(n);
-      writing_.clear();
       for (size_t i = 0; i < n; ++i) {
-        writing_.push_back(queue_.front().request_id);
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -142,7 +140,7 @@ void AnswerArchive::run() {
       stats_.queued -= batch.size();
       stats_.queued_bytes -= bytes;
       written_upto_ += batch.size();
-      writing_.clear();
+      batch.clear();  // no longer pending
       done_.notify_all();
       break;
     }

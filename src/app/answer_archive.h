@@ -108,9 +108,11 @@ class AnswerArchive {
   std::condition_variable work_;  // the writer waits for answers or stop
   std::condition_variable done_;  // flush() waits for written_upto_
   std::deque<store::StoredAnswer> queue_;
-  std::vector<std::string> writing_;  // the request ids of the batch being written
-  uint64_t submitted_upto_ = 0;       // answers ever queued (a position in the stream)
-  uint64_t written_upto_ = 0;         // answers ever written or given up
+  // The batch being written (writer thread; filled and cleared under mu_, so pending() may read
+  // its request ids meanwhile; the writer only reads it, or sets stored_at, between).
+  std::vector<store::StoredAnswer> batch_;
+  uint64_t submitted_upto_ = 0;  // answers ever queued (a position in the stream)
+  uint64_t written_upto_ = 0;    // answers ever written or given up
   bool stopping_ = false;
   bool writer_idle_ = false;  // waiting for a first answer: submit() must wake it
   int flush_waiters_ = 0;     // flush() calls waiting: the writer must not gather
