@@ -35,32 +35,6 @@ struct LogQuery {
   }
 };
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded decoding; nullopt on a broken escape.
-std::optional<std::string> url_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 bool all_of_chars(const std::string& s, size_t min, size_t max, std::string_view extra) {
   if (s.size() < min || s.size() > max) return false;
   for (char c : s)
@@ -139,31 +113,6 @@ json resolution_json(const store::Resolution& r) {
 }
 
 }  // namespace
-
-Status parse_query(std::string_view query,
-                   const std::function<Status(const std::string&, const std::string&)>& each) {
-  auto bad = [](const std::string& detail) { return Error{"malformed_request", detail}; };
-  std::set<std::string> seen;
-  size_t at = 0;
-  while (at <= query.size() && !query.empty()) {
-    size_t amp = query.find('&', at);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view pair = query.substr(at, amp - at);
-    at = amp + 1;
-    if (pair.empty()) {
-      if (amp == query.size()) break;
-      continue;
-    }
-    size_t eq = pair.find('=');
-    if (eq == std::string_view::npos) return bad("parameter without a value");
-    auto key = url_decode(pair.substr(0, eq));
-    auto value = url_decode(pair.substr(eq + 1));
-    if (!key || !value) return bad("broken %-escape in the query");
-    if (!seen.insert(*key).second) return bad("parameter " + *key + " given twice");
-    if (Status s = each(*key, *value); !s) return s;
-  }
-  return {};
-}
 
 Status GatewayImpl::init_log_access() {
   auto p = cfg_.policy_dir.empty() ? policy::LogAccessPolicy::load_embedded()
