@@ -46,15 +46,20 @@ std::optional<uint64_t> uint_of(const json& obj, const char* key) {
   return it->get<uint64_t>();
 }
 
+Status check_signed_head_shape(const json& signed_head) {
+  if (signed_head.is_null() ||
+      (signed_head.is_object() && signed_head.contains("head") && signed_head["head"].is_object() &&
+       signed_head.contains("signature") && signed_head["signature"].is_string()))
+    return {};
+  return Error{"malformed", "signed_head is not {head, signature}"};
+}
+
 Status check_signed_head(const pki::CmsVerifier& verifier, const json& signed_head, uint64_t size,
                          const std::string& root) {
   if (signed_head.is_null())
     return Error{"unsigned", "no signed head of size " + std::to_string(size) +
                                  ": the root is not one the system signed"};
-  if (!signed_head.is_object() || !signed_head.contains("head") ||
-      !signed_head["head"].is_object() || !signed_head.contains("signature") ||
-      !signed_head["signature"].is_string())
-    return Error{"malformed", "signed_head is not {head, signature}"};
+  if (Status s = check_signed_head_shape(signed_head); !s) return s;
   const json& h = signed_head["head"];
   if (uint_of(h, "size") != size || string_of(h, "root") != root)
     return Error{"bad_proof", "the signed head is of another size or root"};

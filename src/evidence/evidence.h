@@ -27,9 +27,13 @@ std::string operator_bin(std::string_view log_id);
 Status check_system_signature(const pki::CmsVerifier& verifier, std::string_view canonical,
                               std::string_view signature_b64);
 
+// The types of a signed head as a proof file or a package gives it: null (none) or
+// {"head": {…}, "signature": "…"}. Error "malformed" otherwise; nothing is verified.
+Status check_signed_head_shape(const nlohmann::json& signed_head);
+
 // A signed head {"head","signature"} given with a proof: of this size and root (hex), signed by
 // the system (check_system_signature). A null signed head is refused ("unsigned"): a proof
-// against an unsigned root proves nothing. Errors: "malformed" (not {head, signature}),
+// against an unsigned root proves nothing. Errors: "malformed" (check_signed_head_shape),
 // "unsigned", "bad_proof" (another size or root), check_system_signature's.
 Status check_signed_head(const pki::CmsVerifier& verifier, const nlohmann::json& signed_head,
                          uint64_t size, const std::string& root);

@@ -191,9 +191,7 @@ int check_proof(const fs::path& file, const pki::CmsVerifier& verifier, std::ost
     auto bad = [&](const Error& e) { return refuse(out, e.code, e.detail, 1); };
     auto signed_head = [&](const json& obj) -> Result<json> {
       json sh = obj.contains("signed_head") ? obj["signed_head"] : json();
-      if (!sh.is_null() && (!sh.is_object() || !sh.contains("head") || !sh["head"].is_object() ||
-                            !sh.contains("signature") || !sh["signature"].is_string()))
-        return Error{"malformed", "signed_head is not {head, signature}"};
+      if (Status s = check_signed_head_shape(sh); !s) return s.error();
       return sh;
     };
     const std::string kind = string_of(p, "kind");
