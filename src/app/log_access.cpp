@@ -44,19 +44,12 @@ bool all_of_chars(const std::string& s, size_t min, size_t max, std::string_view
   return true;
 }
 
-std::optional<int64_t> strict_date(const std::string& s) {
-  bool shape = s.size() == 10 && s[4] == '-' && s[7] == '-';
-  for (size_t i = 0; shape && i < s.size(); ++i)
-    if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) shape = false;
-  return shape ? time::parse_date(s) : std::nullopt;
-}
-
 Result<LogQuery> parse_log_query(std::string_view query) {
   auto bad = [](const std::string& detail) { return Error{"malformed_request", detail}; };
   LogQuery q;
   Status params = parse_query(query, [&](const std::string& key, const std::string& v) -> Status {
     if (key == "from" || key == "to") {
-      auto d = strict_date(v);
+      auto d = time::parse_date(v);
       if (!d) return bad(key + " must be a date YYYY-MM-DD (Astana calendar)");
       (key == "from" ? q.from : q.to) = *d;
     } else if (key == "type") {

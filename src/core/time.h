@@ -51,7 +51,8 @@ int64_t astana_day(Instant t);
 // The Astana calendar year of t.
 int astana_year(Instant t);
 
-// Parses "YYYY-MM-DD" into days since the epoch; nullopt when malformed or not a real date.
+// Parses "YYYY-MM-DD" (exactly: ten characters, digits and two dashes) into days since the epoch;
+// nullopt when malformed or not a real date.
 std::optional<int64_t> parse_date(std::string_view s);
 std::string format_date(int64_t days);
 

@@ -98,7 +98,7 @@ class Obj {
   // "YYYY-MM-DD", a real calendar date, as days since the epoch.
   int64_t date(const std::string& key) const {
     std::string s = str(key);
-    auto d = strict_date(s);
+    auto d = time::parse_date(s);
     if (!d) err("field \"" + key + "\" must be a real date YYYY-MM-DD, got \"" + s + "\"");
     return *d;
   }
@@ -118,14 +118,6 @@ class Obj {
     return out;
   }
   const nlohmann::json& j() const { return j_; }
-
-  // "YYYY-MM-DD" exactly (digits, dashes), a real calendar date, as days since the epoch.
-  static std::optional<int64_t> strict_date(const std::string& s) {
-    bool shape = s.size() == 10 && s[4] == '-' && s[7] == '-';
-    for (size_t i = 0; shape && i < s.size(); ++i)
-      if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) shape = false;
-    return shape ? time::parse_date(s) : std::nullopt;
-  }
 
  private:
   const nlohmann::json& j_;

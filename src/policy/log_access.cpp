@@ -339,7 +339,7 @@ Result<ResolutionDocument> parse_resolution(const json& doc, int64_t today) {
     if (c < 0x20 || c == 0x7f) return bad("number must not hold control characters");
   r.number = *number;
   auto day_of = [&](const std::string* s, const char* key) -> Result<int64_t> {
-    auto d = s ? Obj::strict_date(*s) : std::nullopt;
+    auto d = s ? time::parse_date(*s) : std::nullopt;
     if (!d) return bad(std::string(key) + " must be a real date YYYY-MM-DD (Astana calendar)");
     if (*d > today) return bad(std::string(key) + " must not be after today");
     return *d;

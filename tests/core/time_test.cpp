@@ -48,4 +48,7 @@ TEST(Time, AstanaDayAndDates) {
   EXPECT_EQ(format_date(astana_day(*t)), "2026-03-10");
   EXPECT_EQ(parse_date("2026-03-10"), astana_day(*t));
   EXPECT_FALSE(parse_date("2026-3-10"));
+  // Exactly digits and dashes (what sscanf alone let through).
+  for (const char* s : {"2026- 3-10", "+026-03-10", "2026-+3-10", "2026-03- 9", " 2026-3-10"})
+    EXPECT_FALSE(parse_date(s)) << s;
 }
