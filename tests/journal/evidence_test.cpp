@@ -70,6 +70,13 @@ json body(int i) {
           {"note", "Әлия \"quoted\" " + std::to_string(i)}};
 }
 
+// A journal opened on `dir` with records body(1)…body(n) appended, then closed.
+void write_records(const fs::path& dir, int n, Options o = evidence_options()) {
+  auto j = open_ok(dir, std::move(o));
+  ASSERT_TRUE(j);
+  for (int i = 1; i <= n; ++i) ASSERT_TRUE(j->append("data_request", body(i)).ok());
+}
+
 merkle::Hash unhex(const std::string& h) {
   auto v = merkle::from_hex(h);
   EXPECT_TRUE(v.has_value()) << h;
@@ -226,11 +233,7 @@ TEST(Evidence, InclusionAndConsistencyProofsFromTheJournal) {
 
 TEST(Evidence, SegmentsAreSealedAsTheyFillAndVerified) {
   TempDir dir;
-  {
-    auto j = open_ok(dir.path(), evidence_options(/*segment_records=*/10));
-    ASSERT_TRUE(j);
-    for (int i = 1; i <= 25; ++i) ASSERT_TRUE(j->append("data_request", body(i)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(write_records(dir.path(), 25, evidence_options(/*segment_records=*/10)));
   ASSERT_TRUE(fs::exists(dir.path() / "segments/000001.log"));
   ASSERT_TRUE(fs::exists(dir.path() / "segments/000002.log"));
   EXPECT_EQ(read_lines(dir.path() / "segments/000001.log").size(), 10u);
@@ -296,11 +299,7 @@ TEST(Evidence, SegmentsAreSealedAsTheyFillAndVerified) {
 // cannot tell. The signed heads can.
 TEST(Evidence, ARewrittenChainIsCaughtByTheSignedHeads) {
   TempDir dir;
-  {
-    auto j = open_ok(dir.path(), evidence_options());
-    ASSERT_TRUE(j);
-    for (int i = 1; i <= 12; ++i) ASSERT_TRUE(j->append("data_request", body(i)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(write_records(dir.path(), 12));
   ASSERT_TRUE(verify(dir.path(), checking()).ok);
   auto lines = read_lines(dir.path() / kFileName);
   std::string prev = std::string(64, '0');
@@ -405,11 +404,7 @@ TEST(Evidence, HeadsUseAstanaTimeAcrossThe2024Change) {
 // refuses to open rather than skip the check against the newest signed head.
 TEST(Evidence, AJunkLastHeadRefusesToOpen) {
   TempDir dir;
-  {
-    auto j = open_ok(dir.path(), evidence_options());
-    ASSERT_TRUE(j);
-    for (int i = 1; i <= 3; ++i) ASSERT_TRUE(j->append("data_request", body(i)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(write_records(dir.path(), 3));
   const fs::path heads_file = dir.path() / "heads.log";
   const std::string before = read_file(heads_file);
   write_file(heads_file, before + "{\"not\":\"a head\"}\n");
@@ -443,11 +438,7 @@ TEST(Evidence, AFailedSignatureReleasesNothing) {
 
 TEST(Evidence, HeadsLostInACrashAreSignedAgainAtOpen) {
   TempDir dir;
-  {
-    auto j = open_ok(dir.path(), evidence_options());
-    ASSERT_TRUE(j);
-    for (int i = 1; i <= 5; ++i) ASSERT_TRUE(j->append("data_request", body(i)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(write_records(dir.path(), 5));
   const fs::path heads_file = dir.path() / "heads.log";
   auto heads = read_lines(heads_file);
   ASSERT_EQ(heads.size(), 5u);
@@ -497,11 +488,7 @@ TEST(Evidence, HeadsLostInACrashAreSignedAgainAtOpen) {
 // verify() as for the evidence tools; a bad line is named by its line in heads.log.
 TEST(Evidence, ATornLastHeadIsIncompleteAndABadHeadIsNamedByItsLine) {
   TempDir dir;
-  {
-    auto j = open_ok(dir.path(), evidence_options());
-    ASSERT_TRUE(j);
-    for (int i = 1; i <= 3; ++i) ASSERT_TRUE(j->append("data_request", body(i)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(write_records(dir.path(), 3));
   const fs::path heads_file = dir.path() / "heads.log";
   const std::string before = read_file(heads_file);
   const auto lines = read_lines(heads_file);
