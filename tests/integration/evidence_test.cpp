@@ -98,6 +98,13 @@ void expect_malformed(const fs::path& file, const std::string& content,
   EXPECT_TRUE(j.is_object() && j["ok"] == false) << what << ": " << r.out;
 }
 
+// `aaj verify-evidence` on `file`, written with `package` first.
+aaj::testing::CommandResult verify_evidence(const Installation& inst, const fs::path& file,
+                                            const std::string& package) {
+  spit(file, package);
+  return run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+}
+
 // The error code of a refusal printed by an `aaj log …` tool.
 std::string error_code(const aaj::testing::CommandResult& r) {
   json j = json::parse(r.out, nullptr, false);
@@ -228,8 +235,7 @@ TEST(Evidence, APackageForTheCaseMaterialsVerifiesOfflineAndFailsAfterAnyChange)
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->status, 200) << p->raw;
   fs::path file = inst.dir() / "evidence.json";
-  spit(file, p->raw);
-  auto ok = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+  auto ok = verify_evidence(inst, file, p->raw);
   ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   json report = json::parse(ok.out);
   EXPECT_EQ(report["request_id"], id);
@@ -249,8 +255,7 @@ TEST(Evidence, APackageForTheCaseMaterialsVerifiesOfflineAndFailsAfterAnyChange)
                            const std::function<void(json&)>& change) {
     json changed = pkg;
     change(changed);
-    spit(file, changed.dump());
-    auto r = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+    auto r = verify_evidence(inst, file, changed.dump());
     EXPECT_EQ(r.exit_code, 1) << what << ": " << r.out;
     EXPECT_EQ(json::parse(r.out, nullptr, false).value("problem", ""), problem)
         << what << ": " << r.out;
@@ -382,8 +387,7 @@ TEST(Evidence, APackageForTheCaseMaterialsVerifiesOfflineAndFailsAfterAnyChange)
                                  {"root", incj["root"]},
                                  {"proof", incj["proof"]},
                                  {"signed_head", incj["signed_head"]}}}};
-  spit(file, with_forged.dump());
-  auto sr = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+  auto sr = verify_evidence(inst, file, with_forged.dump());
   EXPECT_EQ(sr.exit_code, 1) << sr.out;
   json srj = json::parse(sr.out);
   EXPECT_EQ(srj["problem"], "signed request") << sr.out;
@@ -422,8 +426,7 @@ TEST(Evidence, APackageOfAMultiResourceRequestVerifies) {
   const json pkg = json::parse(p->raw);
   ASSERT_EQ(pkg["records"].size(), 3u) << p->raw;
   fs::path file = inst.dir() / "evidence.json";
-  spit(file, p->raw);
-  auto ok = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+  auto ok = verify_evidence(inst, file, p->raw);
   ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   json report = json::parse(ok.out);
   EXPECT_EQ(report["request_id"], id);
@@ -436,14 +439,12 @@ TEST(Evidence, APackageOfAMultiResourceRequestVerifies) {
   // One answer's bytes swapped with the other's, or one answer left out: caught.
   json swapped = pkg;
   std::swap(swapped["answers"][0]["data"], swapped["answers"][1]["data"]);
-  spit(file, swapped.dump());
-  auto s = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+  auto s = verify_evidence(inst, file, swapped.dump());
   EXPECT_EQ(s.exit_code, 1) << s.out;
   json dropped = pkg;
   const std::string gone = dropped["answers"][1]["resource"];
   dropped["answers"].erase(1);
-  spit(file, dropped.dump());
-  auto d = run_aaj({"verify-evidence", file.string(), "--trust", inst.ca()});
+  auto d = verify_evidence(inst, file, dropped.dump());
   EXPECT_EQ(d.exit_code, 1) << d.out;
   EXPECT_EQ(json::parse(d.out)["problem"], "answer " + gone) << d.out;
 }
