@@ -76,6 +76,7 @@ Result<json> rebuild_seal(const fs::path& dir, uint64_t seq) {
       break;
     }
   if (!found) return Error{"not_sealed", "no signed head covers record " + std::to_string(seq)};
+  // first <= seq <= last: the batch holds at least this record.
   const uint64_t first = found->batch->first, last = found->batch->second;
   merkle::MemoryHashStore batch;
   json leaf;
@@ -95,7 +96,7 @@ Result<json> rebuild_seal(const fs::path& dir, uint64_t seq) {
   });
   if (!walk) return walk.error();
   if (!err) return err.error();
-  if (last < first || static_cast<uint64_t>(batch.records()) != last - first + 1)
+  if (static_cast<uint64_t>(batch.records()) != last - first + 1)
     return Error{"journal_unavailable", "the batch's records are not all in the log"};
   auto proof = merkle::prove_record(static_cast<int64_t>(last - first + 1),
                                     static_cast<int64_t>(seq - first), batch);
