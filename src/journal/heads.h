@@ -1,5 +1,6 @@
 // Internal to aaj_journal: the pieces of signed tree heads and answer seals
-// (docs/journal-format.md §3–§4). Pure; thread-safe.
+// (docs/journal-format.md §3–§4). The functions are pure and thread-safe; HeadsReader reads a
+// file and is one reader's, not to be shared between threads.
 #pragma once
 #include <cstdint>
 #include <filesystem>
