@@ -14,6 +14,8 @@
 //   append  one durable event-log record of the pipeline's own size (group commit, fdatasync)
 // Each part's cost is box CPU-µs per request; their sum Σc gives the ceiling
 // cores × 1e6 / Σc req/s, and the pipeline is reported as a ratio of it (target ≥ 0.75).
+// The server's CPU is also reported per thread name (aaj-io, aaj-journal, aaj-archive…, from
+// /proc/<pid>/task), to see which of its threads a change moved.
 //
 // Usage: pipeline_bench [--requests N] [--rounds R] [--connections C] [--workers W]
 //                       [--io-threads T] [--commit-delay-us D] [--no-seal] [--keep]
@@ -31,8 +33,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -42,6 +44,7 @@
 #include <functional>
 #include <future>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -68,9 +71,9 @@ struct Args {
   int rounds = 7;          // the median of the rounds is reported
   int connections = 64;
   bool keep = false;
-  int workers = 0;       // server.worker_threads; 0 = the demo's
-  int io_threads = 0;    // server.io_threads; 0 = the demo's
-  bool no_seal = false;  // run without the system key (no heads, no seals)
+  int workers = 0;                 // server.worker_threads; 0 = the demo's
+  int io_threads = 0;              // server.io_threads; 0 = the demo's
+  bool no_seal = false;            // run without the system key (no heads, no seals)
   long long commit_delay_us = -1;  // journal.commit_delay_us; -1 = the configuration's default
   std::string aaj = AAJ_BINARY;    // the binary under test
 };
@@ -393,6 +396,7 @@ int main(int argc, char** argv) {
   Part p_tls{"tls", {}}, p_verify{"verify", {}}, p_forward{"forward", {}}, p_append{"append", {}};
   std::vector<double> pipe_rps, pipe_cpu, pipe_p50, pipe_p99, pipe_server_cpu, pipe_sim_cpu,
       pipe_client_cpu;
+  std::map<std::string, std::vector<double>> pipe_thread_cpu;  // server thread name -> per round
   size_t offset = 0;
   json rounds = json::array();
   for (int round = 0; round < args.rounds; ++round) {
@@ -416,11 +420,13 @@ int main(int argc, char** argv) {
       return {j["journal"].value("appended", 0.0), j["journal"].value("batches", 0.0)};
     };
     auto [appended0, batches0] = journal_counts();
+    auto threads0 = aaj::loadgen::thread_cpu_seconds(server);
     double s0 = aaj::loadgen::process_cpu_seconds(server),
            m0 = aaj::loadgen::process_cpu_seconds(sim);
     auto r = aaj::loadgen::run_load(spec);
     double s1 = aaj::loadgen::process_cpu_seconds(server),
            m1 = aaj::loadgen::process_cpu_seconds(sim);
+    auto threads1 = aaj::loadgen::thread_cpu_seconds(server);
     auto [appended1, batches1] = journal_counts();
     const double records_per_sync =
         batches1 > batches0 ? (appended1 - appended0) / (batches1 - batches0) : 0;
@@ -433,6 +439,14 @@ int main(int argc, char** argv) {
     pipe_server_cpu.push_back((s1 - s0) * 1e6 / static_cast<double>(r->requests));
     pipe_sim_cpu.push_back((m1 - m0) * 1e6 / static_cast<double>(r->requests));
     pipe_client_cpu.push_back(r->client_cpu_seconds * 1e6 / static_cast<double>(r->requests));
+    json by_thread = json::object();  // the server's CPU per thread name, µs per request
+    for (const auto& [name, after] : threads1) {
+      auto before = threads0.find(name);
+      const double us = (after - (before == threads0.end() ? 0.0 : before->second)) * 1e6 /
+                        static_cast<double>(r->requests);
+      by_thread[name] = us;
+      pipe_thread_cpu[name].push_back(us);
+    }
     pipe_p50.push_back(r->p50_ms);
     pipe_p99.push_back(r->p99_ms);
 
@@ -543,6 +557,7 @@ int main(int argc, char** argv) {
                       {"pipeline_rps", pipe_rps.back()},
                       {"pipeline_box_cpu_us", pipe_cpu.back()},
                       {"server_cpu_us", pipe_server_cpu.back()},
+                      {"server_thread_cpu_us", by_thread},
                       {"simulator_cpu_us", pipe_sim_cpu.back()},
                       {"load_generator_cpu_us", pipe_client_cpu.back()},
                       {"records_per_fdatasync", records_per_sync},
@@ -576,6 +591,9 @@ int main(int argc, char** argv) {
   std::printf(
       "  pipeline box CPU    %8.1f µs/req (server %.1f, simulator %.1f, load generator %.1f)\n",
       median(pipe_cpu), median(pipe_server_cpu), median(pipe_sim_cpu), median(pipe_client_cpu));
+  std::printf("  server by thread   ");
+  for (auto& [name, us] : pipe_thread_cpu) std::printf(" %s %.1f", name.c_str(), median(us));
+  std::printf(" µs/req (clock ticks: ±10 ms per thread and round)\n");
   std::printf("  part tls            %8.1f µs/req\n", median(p_tls.cpu_us));
   std::printf("  part verify         %8.1f µs/req\n", median(p_verify.cpu_us));
   std::printf("  part forward        %8.1f µs/req\n", median(p_forward.cpu_us));

@@ -19,6 +19,7 @@
 #include <boost/beast/http/error.hpp>
 #include <cmath>
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -611,23 +612,49 @@ Result<LoadResult> run_load(const LoadSpec& spec) {
   return r;
 }
 
-double process_cpu_seconds(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!f || !std::getline(f, line)) return -1.0;
+namespace {
+// utime + stime (clock ticks) from a /proc stat line; -1 when it cannot be parsed.
+long long stat_ticks(const std::string& line) {
   auto p = line.rfind(')');  // the command name may contain spaces and parentheses
-  if (p == std::string::npos) return -1.0;
+  if (p == std::string::npos) return -1;
   std::istringstream in(line.substr(p + 1));
   // Fields after the name: state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
   // cmajflt utime(14) stime(15).
   std::string field;
-  unsigned long long utime = 0, stime = 0;
   for (int i = 3; i <= 13; ++i)
-    if (!(in >> field)) return -1.0;
-  if (!(in >> utime >> stime)) return -1.0;
+    if (!(in >> field)) return -1;
+  unsigned long long utime = 0, stime = 0;
+  if (!(in >> utime >> stime)) return -1;
+  return static_cast<long long>(utime + stime);
+}
+}  // namespace
+
+std::map<std::string, double> thread_cpu_seconds(pid_t pid) {
+  std::map<std::string, double> out;
+  const long tck = sysconf(_SC_CLK_TCK);
+  const std::filesystem::path dir = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::ifstream cf(e.path() / "comm"), sf(e.path() / "stat");
+    std::string name, line;
+    if (!std::getline(cf, name) || !std::getline(sf, line)) continue;  // the thread ended
+    const long long ticks = stat_ticks(line);
+    if (ticks < 0 || tck <= 0) continue;
+    auto d = name.find_last_not_of("0123456789");
+    if (d != std::string::npos && d + 1 < name.size() && name[d] == '-') name.resize(d);
+    out[name] += static_cast<double>(ticks) / static_cast<double>(tck);
+  }
+  return out;
+}
+
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!f || !std::getline(f, line)) return -1.0;
+  const long long ticks = stat_ticks(line);
   long tck = sysconf(_SC_CLK_TCK);
-  if (tck <= 0) return -1.0;
-  return static_cast<double>(utime + stime) / static_cast<double>(tck);
+  if (ticks < 0 || tck <= 0) return -1.0;
+  return static_cast<double>(ticks) / static_cast<double>(tck);
 }
 
 double self_cpu_seconds() {

@@ -98,6 +98,12 @@ Result<LoadResult> run_load(const LoadSpec& spec);
 // not included). Returns -1.0 if the file cannot be read or parsed (e.g. the process is gone).
 double process_cpu_seconds(pid_t pid);
 
+// utime + stime of each thread of process `pid` in seconds, summed per thread name (the
+// name's trailing "-<digits>" dropped, so "aaj-io-0" and "aaj-io-1" count as "aaj-io"), from
+// /proc/<pid>/task/*/{comm,stat}. Clock-tick resolution per thread (10 ms): meant for totals
+// over thousands of requests. Threads that ended are not counted. Empty if unreadable.
+std::map<std::string, double> thread_cpu_seconds(pid_t pid);
+
 // user + system CPU seconds of this process (all threads), from getrusage(RUSAGE_SELF).
 double self_cpu_seconds();
 

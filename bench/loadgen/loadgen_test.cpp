@@ -4,7 +4,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -368,6 +370,34 @@ TEST(Loadgen, CpuProbes) {
   double idle = aaj::loadgen::box_idle_fraction(100ms);
   EXPECT_GE(idle, 0);
   EXPECT_LE(idle, 1);
+}
+
+// Per-thread CPU is summed by name with the "-<digits>" suffix dropped: two named threads that
+// each burn ~0.15 s of their own CPU show up together under one name, the main thread apart.
+TEST(Loadgen, ThreadCpuByName) {
+  std::atomic<int> burnt{0};
+  std::atomic<bool> done{false};
+  static volatile unsigned sink = 0;
+  auto spin = [&](const char* name) {
+    pthread_setname_np(pthread_self(), name);
+    timespec t{};
+    do {
+      for (int i = 0; i < 100000; ++i) sink = sink + 1;
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    } while (t.tv_sec == 0 && t.tv_nsec < 150'000'000);
+    ++burnt;
+    while (!done) std::this_thread::sleep_for(1ms);  // alive while the test reads /proc
+  };
+  std::thread a(spin, "lg-spin-1"), b(spin, "lg-spin-22");
+  while (burnt < 2) std::this_thread::sleep_for(1ms);
+  auto by_name = aaj::loadgen::thread_cpu_seconds(getpid());
+  done = true;
+  a.join();
+  b.join();
+  ASSERT_TRUE(by_name.count("lg-spin"));
+  EXPECT_FALSE(by_name.count("lg-spin-1"));
+  EXPECT_GE(by_name["lg-spin"], 0.25);  // two × 0.15 s, at clock-tick resolution
+  EXPECT_TRUE(aaj::loadgen::thread_cpu_seconds(0x7ffffff0).empty());
 }
 
 // The client's own cost: 64 keep-alive connections, 1 KiB echo, plain and TLS. Opt-in (it loads

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/thread_name.h"
+
 namespace aaj::app {
 
 AnswerArchive::AnswerArchive(WriteFn write) : AnswerArchive(std::move(write), Options{}) {}
@@ -9,7 +11,10 @@ AnswerArchive::AnswerArchive(WriteFn write) : AnswerArchive(std::move(write), Op
 AnswerArchive::AnswerArchive(WriteFn write, Options options, LostFn on_lost)
     : write_(std::move(write)), opt_(options), on_lost_(std::move(on_lost)) {
   opt_.max_batch = std::max<size_t>(opt_.max_batch, 1);
-  writer_ = std::thread([this] { run(); });
+  writer_ = std::thread([this] {
+    name_this_thread("aaj-archive");
+    run();
+  });
 }
 
 AnswerArchive::~AnswerArchive() {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/thread_name.h"
 #include "http/asio_runtime.h"
 
 namespace aaj::http {
@@ -49,6 +50,7 @@ class RuntimeImpl final : public detail::AsioRuntime {
     }
     for (int i = 0; i < n; ++i)
       threads_.emplace_back([this, i] {
+        name_this_thread("aaj-io-" + std::to_string(i));
         current_io_runtime = this;
         current_io_index = static_cast<size_t>(i);
         contexts_[static_cast<size_t>(i)]->io.run();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/json_scan.h"
+#include "core/thread_name.h"
 #include "journal/codec.h"
 #include "journal/heads.h"
 #include "journal/segments.h"
@@ -286,7 +287,10 @@ class Journal::Impl {
         recovered_(st.recovered) {
     if (opt_.max_batch == 0) opt_.max_batch = 1;
     if (tree_) committed_tree_.store(static_cast<uint64_t>(tree_->records()));
-    flusher_ = std::thread([this] { run(); });
+    flusher_ = std::thread([this] {
+      name_this_thread("aaj-journal");
+      run();
+    });
   }
 
   ~Impl() {

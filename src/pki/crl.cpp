@@ -8,6 +8,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "core/thread_name.h"
 #include "pki/certificate.h"
 
 namespace aaj::pki {
@@ -519,7 +520,10 @@ void CrlStore::start_watching(std::chrono::seconds period) {
   std::lock_guard<std::mutex> lk(watch_mu_);
   if (watcher_.joinable() || stop_) return;
   if (period < std::chrono::seconds(1)) period = std::chrono::seconds(1);
-  watcher_ = std::thread([this, period] { watch_loop(period); });
+  watcher_ = std::thread([this, period] {
+    name_this_thread("aaj-crl-watch");
+    watch_loop(period);
+  });
 }
 
 void CrlStore::watch_loop(std::chrono::seconds period) {

@@ -4,6 +4,7 @@
 #include "app/answer_archive.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <thread>
 
@@ -84,6 +85,19 @@ TEST(AnswerArchive, BatchesEverythingQueuedWhileAWriteRuns) {
   EXPECT_EQ(gate.batches[1], 300u);
   EXPECT_EQ(archive.stats().batches, 2u);
   EXPECT_EQ(archive.stats().written, 301u);
+}
+
+TEST(AnswerArchive, WritesOnItsOwnNamedThread) {
+  std::string writer;
+  AnswerArchive archive([&](const std::vector<StoredAnswer>&) -> Status {
+    char n[16] = {};
+    pthread_getname_np(pthread_self(), n, sizeof n);
+    writer = n;
+    return {};
+  });
+  ASSERT_TRUE(archive.submit(one(answer("named"))));
+  ASSERT_TRUE(archive.flush().ok());
+  EXPECT_EQ(writer, "aaj-archive");  // as top -H, perf and pipeline_bench show it
 }
 
 TEST(AnswerArchive, BatchesAreCappedAtMaxBatch) {

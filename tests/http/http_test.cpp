@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -113,8 +114,15 @@ class RawServer {
 TEST(Runtime, PostsTimersCancellationAndThreads) {
   auto rt = Runtime::start({1, 1});
   std::promise<bool> on_io;
-  rt->post([&] { on_io.set_value(rt->on_io_thread()); });
+  std::string io_name;
+  rt->post([&] {
+    char n[16] = {};
+    pthread_getname_np(pthread_self(), n, sizeof n);
+    io_name = n;
+    on_io.set_value(rt->on_io_thread());
+  });
   EXPECT_TRUE(on_io.get_future().get());
+  EXPECT_EQ(io_name, "aaj-io-0");  // named for top -H, perf and pipeline_bench
   EXPECT_FALSE(rt->on_io_thread());
   std::promise<bool> on_worker;
   rt->post_blocking([&] { on_worker.set_value(rt->on_io_thread()); });

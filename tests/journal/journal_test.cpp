@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include "journal/codec.h"
 #include "test_files.h"
@@ -399,6 +400,7 @@ TEST(Journal, AsyncAppendsCompleteInOrderAndDestructorDrains) {
   TempDir dir;
   std::vector<uint64_t> seqs;  // written only on the flusher thread
   std::atomic<int> errors{0};
+  std::string flusher_name;  // likewise
   {
     Options o;
     o.max_batch = 16;
@@ -406,6 +408,9 @@ TEST(Journal, AsyncAppendsCompleteInOrderAndDestructorDrains) {
     ASSERT_TRUE(j);
     for (int i = 0; i < 500; ++i) {
       j->append_async("request", {{"i", i}}, [&](Result<Receipt> r) {
+        char n[16] = {};
+        pthread_getname_np(pthread_self(), n, sizeof n);
+        flusher_name = n;
         if (r.ok())
           seqs.push_back(r->seq);
         else
@@ -419,6 +424,7 @@ TEST(Journal, AsyncAppendsCompleteInOrderAndDestructorDrains) {
     EXPECT_TRUE(refused);  // invalid bodies are answered at once, on the calling thread
   }
   EXPECT_EQ(errors, 0);
+  EXPECT_EQ(flusher_name, "aaj-journal");  // completions run on the named flusher thread
   ASSERT_EQ(seqs.size(), 500u);
   for (size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], i + 1);
   EXPECT_EQ(verify(dir.path()).records, 500u);
