@@ -38,7 +38,7 @@ struct Config {
   uint64_t segment_records = 100000;  // the active segment is sealed at this many records
   // Group commit under load: how long the log's writer may wait for more records before one
   // fdatasync and one signed head cover them (journal::Options::commit_delay; decision 66).
-  int64_t commit_delay_us = 500;
+  int64_t commit_delay_us = 1000;
 
   // [pki]
   std::vector<std::filesystem::path> trust;

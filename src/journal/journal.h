@@ -54,7 +54,7 @@ struct Options {
   // fast enough that at least two more are expected within this time, the flusher waits this
   // long (or until 64 are queued) before writing, so that one fdatasync covers many records.
   // Under light load it never waits. 0 = never wait.
-  std::chrono::microseconds commit_delay{500};
+  std::chrono::microseconds commit_delay{1000};
   // Source of record timestamps; empty means time::now(). For tests.
   std::function<time::Instant()> clock;
 
