@@ -506,8 +506,8 @@ void GatewayImpl::deliver(const PendingPtr& p, Result<sources::Answer> a) {
                            body.reserve(body.size() + 96 + w->seal.size() + stored.data.size());
                            body += ",\"log_seq\":";
                            body += std::to_string(w->seq);
-                           body += ",\"logged_at\":";
-                           body += json(w->at_astana).dump();
+                           // An ASCII time (time::format_astana): always valid to append.
+                           (void)append_member(body, ",\"logged_at\":", w->at_astana);
                            if (!w->seal.empty()) {
                              body += ",\"seal\":";
                              body += w->seal;

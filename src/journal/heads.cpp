@@ -1,5 +1,7 @@
 #include "journal/heads.h"
 
+#include <iterator>
+
 #include "core/json_scan.h"
 
 namespace aaj::journal::heads {
@@ -14,6 +16,16 @@ nlohmann::json seal_leaf(uint64_t seq, std::string_view record_hash, std::string
     if (auto v = json_scan::string_value(m->value)) leaf[name] = std::move(*v);
   }
   return leaf;
+}
+
+SealLeafFields seal_leaf_fields(const nlohmann::json& body) {
+  static_assert(std::size(kSealLeafFields) == 3, "SealLeafFields names each field");
+  auto field = [&body](const char* name) -> std::optional<std::string> {
+    auto it = body.find(name);
+    if (it == body.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  return {field(kSealLeafFields[0]), field(kSealLeafFields[1]), field(kSealLeafFields[2])};
 }
 
 bool append_canonical_seal_leaf(std::string& out, uint64_t seq, std::string_view record_hash,

@@ -31,6 +31,9 @@ struct SealLeafFields {
   std::optional<std::string> request_id, answer_sha256, cms_sha256;
 };
 
+// Those fields of a record body object (absent when missing or not a string).
+SealLeafFields seal_leaf_fields(const nlohmann::json& body);
+
 // canonical(seal_leaf(…)) written directly: the leaf's members in their canonical (sorted) order.
 // The flusher writes one per record; this spares it building and dumping a JSON object. False
 // when a field is not valid UTF-8 (then the object form would not dump either).

@@ -410,16 +410,7 @@ class Journal::Impl {
     if (Status s = codec::dump_body(body, p.body_json); !s) return s;
     // The leaf's fields come from the body object here, on the caller's thread, rather than
     // from scanning the serialized body again on the flusher (same fields as heads::seal_leaf).
-    if (opt_.sign) {
-      auto field = [&body](const char* name) -> std::optional<std::string> {
-        auto it = body.find(name);
-        if (it == body.end() || !it->is_string()) return std::nullopt;
-        return it->get<std::string>();
-      };
-      p.leaf.request_id = field("request_id");
-      p.leaf.answer_sha256 = field("answer_sha256");
-      p.leaf.cms_sha256 = field("cms_sha256");
-    }
+    if (opt_.sign) p.leaf = heads::seal_leaf_fields(body);
     return {};
   }
 
