@@ -209,15 +209,17 @@ int astana_year(Instant t) {
 }
 
 std::optional<int64_t> parse_date(std::string_view s) {
-  // Exactly digits and two dashes: sscanf alone would also take "2026- 3-10" or "+026-03-10".
+  // Exactly digits and two dashes (sscanf would also take "2026- 3-10" or "+026-03-10").
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
   for (size_t i = 0; i < s.size(); ++i)
     if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return std::nullopt;
-  int y;
-  unsigned m, d;
-  char tail;
-  std::string str(s);
-  if (std::sscanf(str.c_str(), "%4d-%2u-%2u%c", &y, &m, &d, &tail) != 3) return std::nullopt;
+  auto digits = [&s](size_t at, size_t n) {
+    unsigned v = 0;
+    for (size_t i = at; i < at + n; ++i) v = v * 10 + static_cast<unsigned>(s[i] - '0');
+    return v;
+  };
+  const int y = static_cast<int>(digits(0, 4));
+  const unsigned m = digits(5, 2), d = digits(8, 2);
   if (m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
   int64_t days = days_from_civil(y, m, d);
   int y2;
