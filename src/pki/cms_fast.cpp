@@ -564,6 +564,8 @@ std::shared_ptr<const detail::SignerEntry> CmsVerifier::build_entry(
                                             nullptr, nullptr, key, nullptr) == 1) {
       e->prepared = std::move(prepared);
       e->prepared_md = m.digest->md;
+    } else {
+      clear_openssl_errors();  // not this request's error: it must not word a later one
     }
   }
   e->info = std::move(info).value();

@@ -281,13 +281,18 @@ Result<std::string> decode_der_or_base64(std::string_view input) {
   return std::move(der).value();
 }
 
+const EVP_MD* sha256_md() {
+  static const EVP_MD* const kSha256 = [] {
+    const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // kept for the process
+    return md != nullptr ? md : EVP_sha256();
+  }();
+  return kSha256;
+}
+
 std::string sha256_hex(std::string_view bytes) {
-  // Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up on every digest,
-  // which cost more than hashing a short string.
-  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (!kSha256 || EVP_Digest(bytes.data(), bytes.size(), md, &len, kSha256, nullptr) != 1)
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, sha256_md(), nullptr) != 1)
     EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
   return to_hex(std::string_view(reinterpret_cast<const char*>(md), len));
 }

@@ -93,6 +93,11 @@ Result<std::string> decode_der_or_base64(std::string_view input);
 // SHA-256 of bytes, lower-case hex.
 std::string sha256_hex(std::string_view bytes);
 
+// SHA-256 fetched once for the process: EVP_sha256() makes OpenSSL 3 look the implementation up
+// on every digest, which costs more than hashing a short string. Never null (EVP_sha256() if the
+// fetch failed). Thread-safe.
+const EVP_MD* sha256_md();
+
 // Converts an ASN1_TIME (UTCTime or GeneralizedTime) to an Instant. nullopt when malformed.
 std::optional<time::Instant> from_asn1_time(const ASN1_TIME* t);
 

@@ -1,5 +1,6 @@
 #include "pki/system_key.h"
 
+#include <openssl/cms.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -61,20 +62,29 @@ std::string attribute(std::string_view oid, std::string_view value_tlv) {
   return tlv(der::kSequence, body);
 }
 
-// The time as OpenSSL's signingTime has it: UTCTime for 1950-2049, GeneralizedTime otherwise.
+// The signingTime attribute's value as CMS_sign encodes it: OpenSSL's own ASN1_TIME_set (UTCTime
+// for 1950-2049, GeneralizedTime otherwise), DER. Empty on failure.
 std::string signing_time_tlv(std::time_t now) {
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  const int year = tm.tm_year + 1900;
-  char buf[32];
-  if (year >= 1950 && year < 2050) {
-    std::snprintf(buf, sizeof buf, "%02d%02d%02d%02d%02d%02dZ", year % 100, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return tlv(der::kUtcTime, buf);
-  }
-  std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02dZ", year, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return tlv(der::kGeneralizedTime, buf);
+  Asn1TimePtr t(ASN1_TIME_set(nullptr, now));
+  unsigned char* der = nullptr;
+  const int n = t ? i2d_ASN1_TIME(t.get(), &der) : -1;
+  if (n <= 0) return {};
+  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(n));
+  OPENSSL_free(der);
+  return out;
+}
+
+// Whether OpenSSL's CMS_verify accepts `cms_der` as a detached signature over `content` by its
+// embedded signer certificate (no chain: the key is ours; this checks the signature's encoding).
+bool openssl_accepts(std::string_view cms_der, std::string_view content) {
+  const auto* p = reinterpret_cast<const unsigned char*>(cms_der.data());
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(cms_der.size())));
+  BioPtr in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+  const bool ok = cms && in &&
+                  CMS_verify(cms.get(), nullptr, nullptr, in.get(), nullptr,
+                             CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) == 1;
+  clear_openssl_errors();
+  return ok;
 }
 
 // DER's SET OF order (X.690 §11.6): encodings compared as octet strings, the shorter padded with
@@ -141,7 +151,7 @@ std::unique_ptr<SystemKey::Template> SystemKey::Template::build(std::string_view
   if (seen != 7) return nullptr;
   t->prepared.reset(EVP_MD_CTX_new());
   if (!t->prepared ||
-      EVP_DigestSignInit(t->prepared.get(), nullptr, EVP_sha256(), nullptr, key) != 1) {
+      EVP_DigestSignInit(t->prepared.get(), nullptr, sha256_md(), nullptr, key) != 1) {
     clear_openssl_errors();
     return nullptr;
   }
@@ -151,10 +161,12 @@ std::unique_ptr<SystemKey::Template> SystemKey::Template::build(std::string_view
 Result<std::string> SystemKey::Template::sign(std::string_view content) const {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
-  if (EVP_Digest(content.data(), content.size(), md, &md_len, EVP_sha256(), nullptr) != 1)
+  if (EVP_Digest(content.data(), content.size(), md, &md_len, sha256_md(), nullptr) != 1)
     return Error{"sign_failed", last_openssl_error()};
+  const std::string signing_time = signing_time_tlv(std::time(nullptr));
+  if (signing_time.empty()) return Error{"sign_failed", last_openssl_error()};
   std::string attrs[3] = {
-      content_type_attr, attribute(kSigningTimeOid, signing_time_tlv(std::time(nullptr))),
+      content_type_attr, attribute(kSigningTimeOid, signing_time),
       attribute(kMessageDigestOid,
                 tlv(der::kOctetString, std::string_view(reinterpret_cast<char*>(md), md_len)))};
   std::sort(std::begin(attrs), std::end(attrs), der_set_less);
@@ -210,6 +222,13 @@ Result<std::shared_ptr<const SystemKey>> SystemKey::load(const std::filesystem::
   if (!reference) return reference.error();
   auto reference_der = base64_decode(*reference);
   if (reference_der) k->template_ = Template::build(*reference_der, k->key_.get());
+  // Used only once OpenSSL accepts what it writes: a key whose signing defaults differ from what
+  // the reference encodes (RSA-PSS parameters, say) would otherwise sign every head wrongly.
+  if (k->template_) {
+    const std::string probe = "aaj system key template check";
+    auto der = k->template_->sign(probe);
+    if (!der || !openssl_accepts(*der, probe)) k->template_.reset();
+  }
   return std::shared_ptr<const SystemKey>(std::move(k));
 }
 

@@ -32,16 +32,16 @@ class SystemKey {
   X509* cert() const { return cert_.get(); }
 
   // Whether sign_base64() writes the CMS from the template (see Template) rather than through
-  // OpenSSL's CMS_sign; false only when the template could not be built at load.
+  // OpenSSL's CMS_sign; false when the template could not be built at load, or OpenSSL's
+  // CMS_verify refused a signature it wrote then (the key then signs through CMS_sign).
   bool templated() const { return template_ != nullptr; }
 
   // The same CMS through OpenSSL's CMS_sign (the reference the template is built from and
   // checked against). Error "sign_failed".
   Result<std::string> sign_base64_reference(std::string_view content) const;
 
-  struct Template;
-
  private:
+  struct Template;
   SystemKey() = default;
   X509Ptr cert_;
   std::vector<X509Ptr> chain_;
