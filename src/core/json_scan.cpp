@@ -93,10 +93,12 @@ size_t skip_plain(const unsigned char* b, size_t p, size_t n) {
         continue;
       }
     }
+    // The special byte is within the word just checked (or the tail is short): plain bytes one
+    // by one up to it, so a short string costs no further word checks.
+    while (p < n && kPlain.v[b[p]]) ++p;
+    if (p >= n) break;
     const unsigned char c = b[p];
-    if (kPlain.v[c]) {
-      ++p;
-    } else if (c >= 0xC2 && c <= 0xDF && p + 1 < n && (b[p + 1] & 0xC0) == 0x80) {
+    if (c >= 0xC2 && c <= 0xDF && p + 1 < n && (b[p + 1] & 0xC0) == 0x80) {
       p += 2;
     } else {
       break;
