@@ -122,6 +122,9 @@ void AnswerArchive::run() {
 
     auto backoff = opt_.retry_first;
     int attempts_while_stopping = 0;
+    // The written batch leaves batch_ under the lock but is freed after it: submit() and
+    // pending() take that lock on the request path.
+    std::vector<store::StoredAnswer> finished;
     for (;;) {
       Status s = write_(batch);
       std::unique_lock<std::mutex> l(mu_);
@@ -145,7 +148,7 @@ void AnswerArchive::run() {
       stats_.queued -= batch.size();
       stats_.queued_bytes -= bytes;
       written_upto_ += batch.size();
-      batch.clear();  // no longer pending
+      finished.swap(batch);  // no longer pending
       done_.notify_all();
       break;
     }
