@@ -19,13 +19,15 @@ nlohmann::json seal_leaf(uint64_t seq, std::string_view record_hash, std::string
 }
 
 SealLeafFields seal_leaf_fields(const nlohmann::json& body) {
-  static_assert(std::size(kSealLeafFields) == 3, "SealLeafFields names each field");
+  static_assert(std::size(kSealLeafFields) == 3, "SealLeafFields names each of them");
   auto field = [&body](const char* name) -> std::optional<std::string> {
     auto it = body.find(name);
     if (it == body.end() || !it->is_string()) return std::nullopt;
     return it->get<std::string>();
   };
-  return {field(kSealLeafFields[0]), field(kSealLeafFields[1]), field(kSealLeafFields[2])};
+  return {.request_id = field("request_id"),
+          .answer_sha256 = field("answer_sha256"),
+          .cms_sha256 = field("cms_sha256")};
 }
 
 bool append_canonical_seal_leaf(std::string& out, uint64_t seq, std::string_view record_hash,

@@ -193,24 +193,14 @@ class BatchSeals {
   size_t size() const { return leaves_.size(); }
   Result<merkle::Hash> root() { return merkle::tree_hash(static_cast<int64_t>(size()), tree_); }
 
-  // Signs the head (canonical text) and appends {"head","signature"} to heads.log. Returns that
-  // line; seal() may be called afterwards.
-  // `heads_fd`, when not -1, is heads.log already open for appending (the flusher keeps it).
-  Result<std::string> sign_head(const fs::path& dir, const Options& opt, std::string head,
-                                int heads_fd = -1) {
+  // Signs the head (canonical text). Returns heads.log's line for it, {"head","signature"}
+  // (the caller appends it); seal() may be called afterwards.
+  Result<std::string> sign_head(const Options& opt, std::string head) {
     auto signature = opt.sign(head);
     if (!signature) return signature.error();
     head_ = std::move(head);
     signature_json_ = json(*signature).dump();
-    std::string line = "{\"head\":" + head_ + ",\"signature\":" + signature_json_ + "}";
-    if (heads_fd >= 0) {
-      line += '\n';
-      if (Status s = codec::write_all(heads_fd, line); !s) return s.error();
-      line.pop_back();
-    } else if (Status s = files::append_line(dir / files::kHeadsFile, line); !s) {
-      return s.error();
-    }
-    return line;
+    return "{\"head\":" + head_ + ",\"signature\":" + signature_json_ + "}";
   }
 
   // The seal of the i-th record of the batch, after sign_head().
@@ -408,6 +398,8 @@ class Journal::Impl {
     // for it up front spares the doubling copies of a growing string.
     p.body_json.reserve(kBodyReserve);
     if (Status s = codec::dump_body(body, p.body_json); !s) return s;
+    // A small record does not keep the room while it waits in the queue.
+    if (p.body_json.size() < kBodyReserve / 4) p.body_json.shrink_to_fit();
     // The leaf's fields come from the body object here, on the caller's thread, rather than
     // from scanning the serialized body again on the flusher (same fields as heads::seal_leaf).
     if (opt_.sign) p.leaf = heads::seal_leaf_fields(body);
@@ -597,12 +589,11 @@ class Journal::Impl {
                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
       if (heads_fd_ < 0) return sys_error("journal_unavailable", "cannot open heads.log");
     }
-    auto line =
-        batch.sign_head(dir_, opt_,
-                        heads::canonical(heads::make_head(opt_.log_id, head_seq_, tree_->root(),
-                                                          first, first + n - 1, *batch_root, at)),
-                        heads_fd_);
+    auto line = batch.sign_head(
+        opt_, heads::canonical(heads::make_head(opt_.log_id, head_seq_, tree_->root(), first,
+                                                first + n - 1, *batch_root, at)));
     if (!line) return line.error();
+    if (Status s = codec::write_all(heads_fd_, *line + '\n'); !s) return s.error();
     {
       std::lock_guard lk(head_mu_);
       latest_head_ = std::move(*line);
@@ -915,10 +906,12 @@ Result<std::string> sign_uncovered(const fs::path& dir, TreeFile& tree, uint64_t
   if (!batch_root) return batch_root.error();
   auto root = merkle::tree_hash(static_cast<int64_t>(records), tree);
   if (!root) return root.error();
-  return batch.sign_head(
-      dir, opt,
-      heads::canonical(heads::make_head(opt.log_id, records, *root, signed_size + 1, records,
-                                        *batch_root, opt.clock ? opt.clock() : time::now())));
+  auto line = batch.sign_head(
+      opt, heads::canonical(heads::make_head(opt.log_id, records, *root, signed_size + 1, records,
+                                             *batch_root, opt.clock ? opt.clock() : time::now())));
+  if (!line) return line.error();
+  if (Status s = files::append_line(dir / files::kHeadsFile, *line); !s) return s.error();
+  return line;
 }
 
 // Re-signs the seal of a sealed segment that lacks one (a crash between renaming it and
