@@ -70,9 +70,8 @@ int policy_explain_command(const std::string& user_type, const std::string& grou
       return usage(zone.error().code, "cannot tell today's Astana date: " + zone.error().detail);
     day = time::astana_day(time::now());
   } else {
-    auto parsed = at.size() == 10 ? time::parse_date(at) : std::nullopt;
-    if (!parsed || !std::all_of(at.begin(), at.end(),
-                                [](char c) { return (c >= '0' && c <= '9') || c == '-'; }))
+    auto parsed = time::parse_date(at);  // exactly YYYY-MM-DD, a real date
+    if (!parsed)
       return usage("malformed_request",
                    "--at must be a calendar date YYYY-MM-DD, got \"" + at + "\"");
     day = *parsed;

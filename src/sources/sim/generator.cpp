@@ -212,7 +212,7 @@ Result<std::string> canon_name_birth_date(const json& v) {
   const std::string* p = text("patronymic");
   size_t known = 3 + (v.contains("patronymic") ? 1 : 0);
   if (!v.is_object() || !s || !n || !d || s->empty() || n->empty() || v.size() != known ||
-      (v.contains("patronymic") && !p) || d->size() != 10 || !time::parse_date(*d))
+      (v.contains("patronymic") && !p) || !time::parse_date(*d))
     return bad_key(
         "name_birth_date is {\"surname\",\"name\",\"patronymic\"?,\"birth_date\":\"YYYY-MM-DD\"}");
   auto clean = [](const std::string& x) { return internal::upper(trimmed_upper(x)); };
