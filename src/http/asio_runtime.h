@@ -23,6 +23,11 @@ class AsioRuntime : public Runtime {
   virtual boost::asio::thread_pool& workers() = 0;
 };
 
+// Room reserved in a connection's read buffer (server sessions, client connections): Beast reads
+// max(512, free capacity) bytes at a time and a consumed flat_buffer never grows, so without it
+// a message arrives 512 bytes per system call. One TLS record's worth.
+inline constexpr size_t kReadBufferBytes = size_t{16} * 1024;
+
 // The Asio side of a runtime built by Runtime::start.
 inline AsioRuntime& asio_of(Runtime& rt) {
   return static_cast<AsioRuntime&>(rt);

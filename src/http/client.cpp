@@ -33,9 +33,7 @@ using Clock = std::chrono::steady_clock;
 // as a coroutine there, so the stream is never touched by two threads at once.
 struct Conn {
   Conn(asio::io_context& ioc, size_t ctx, ssl::context* tls) : ex(ioc.get_executor()), io(ctx) {
-    // Beast reads max(512, free capacity) bytes at a time and a consumed flat_buffer never grows:
-    // without room reserved every answer is read 512 bytes per system call.
-    buffer.reserve(size_t{16} * 1024);
+    buffer.reserve(detail::kReadBufferBytes);  // an answer in one read (asio_runtime.h)
     if (tls)
       secure.emplace(ex, *tls);
     else

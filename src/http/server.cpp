@@ -104,8 +104,6 @@ void Responder::operator()(Response r) const {
 
 namespace {
 
-constexpr size_t kReadBufferBytes = size_t{16} * 1024;  // one TLS record
-
 // The state every session of one server shares. Coroutines hold it by shared_ptr, so it outlives
 // the Server object while a shared runtime still runs (or destroys) them.
 class ServerCore : public std::enable_shared_from_this<ServerCore> {
@@ -287,10 +285,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   awaitable<void> session(Stream& stream, const std::string& remote,
                           const PeerCertificates* peer_certs) {
     beast::flat_buffer buffer;
-    // Beast reads max(512, free capacity) bytes at a time and a consumed flat_buffer never grows:
-    // without room reserved, a 4 KB request takes eight reads (and SSL_read calls). One TLS
-    // record's worth lets a request arrive in one.
-    buffer.reserve(kReadBufferBytes);
+    buffer.reserve(detail::kReadBufferBytes);  // a request in one read (asio_runtime.h)
     bool first = true;
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;

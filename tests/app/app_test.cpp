@@ -117,7 +117,7 @@ url = "http://127.0.0.1:9470"
   ASSERT_TRUE(ok.ok()) << ok.error().detail;
   EXPECT_EQ(ok->segment_records, 0u);
 
-  // The group-commit wait: 500 µs unless configured, 0..100000 µs.
+  // The group-commit wait: 1000 µs unless configured, 0..100000 µs.
   EXPECT_EQ(ok->commit_delay_us, 1000);
   ok = load("[journal]\ncommit_delay_us = 0\n");
   ASSERT_TRUE(ok.ok()) << ok.error().detail;
