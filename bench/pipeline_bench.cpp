@@ -15,7 +15,9 @@
 // Each part's cost is box CPU-µs per request; their sum Σc gives the ceiling
 // cores × 1e6 / Σc req/s, and the pipeline is reported as a ratio of it (target ≥ 0.75).
 // The server's CPU is also reported per thread name (aaj-io, aaj-journal, aaj-archive…, from
-// /proc/<pid>/task), to see which of its threads a change moved.
+// /proc/<pid>/task), to see which of its threads a change moved. And the box's share left idle
+// during the load (/proc/stat): the ratio is that utilisation times the CPU efficiency (sum of
+// parts / box CPU per request), so the two say whether a shortfall is work or waiting.
 //
 // Usage: pipeline_bench [--requests N] [--rounds R] [--connections C] [--workers W]
 //                       [--io-threads T] [--commit-delay-us D] [--no-seal] [--keep]
@@ -130,6 +132,11 @@ void stop(pid_t pid) {
 [[noreturn]] void die(const std::string& why) {
   std::cerr << "pipeline_bench: " << why << "\n";
   std::exit(1);
+}
+
+// /proc/stat counts in USER_HZ ticks.
+double ticks_per_second() {
+  return static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double median(std::vector<double> v) {
@@ -394,6 +401,7 @@ int main(int argc, char** argv) {
   if (!router) die("router: " + router.error().detail);
 
   Part p_tls{"tls", {}}, p_verify{"verify", {}}, p_forward{"forward", {}}, p_append{"append", {}};
+  std::vector<double> pipe_idle, pipe_foreign;  // box shares during the pipeline runs
   std::vector<double> pipe_rps, pipe_cpu, pipe_p50, pipe_p99, pipe_server_cpu, pipe_sim_cpu,
       pipe_client_cpu;
   std::map<std::string, std::vector<double>> pipe_thread_cpu;  // server thread name -> per round
@@ -421,11 +429,24 @@ int main(int argc, char** argv) {
     };
     auto [appended0, batches0] = journal_counts();
     auto threads0 = aaj::loadgen::thread_cpu_seconds(server);
+    unsigned long long idle0 = 0, total0 = 0, idle1 = 0, total1 = 0;
+    aaj::loadgen::box_cpu_jiffies(idle0, total0);
     double s0 = aaj::loadgen::process_cpu_seconds(server),
-           m0 = aaj::loadgen::process_cpu_seconds(sim);
+           m0 = aaj::loadgen::process_cpu_seconds(sim), c0 = aaj::loadgen::self_cpu_seconds();
     auto r = aaj::loadgen::run_load(spec);
     double s1 = aaj::loadgen::process_cpu_seconds(server),
-           m1 = aaj::loadgen::process_cpu_seconds(sim);
+           m1 = aaj::loadgen::process_cpu_seconds(sim), c1 = aaj::loadgen::self_cpu_seconds();
+    aaj::loadgen::box_cpu_jiffies(idle1, total1);
+    // Over the whole load run (connects included): the box's idle share, and the share busy with
+    // processes other than the server, the simulator and this one (noise on a shared machine).
+    const double ticks = static_cast<double>(total1 - total0), ticks_per_s = ticks_per_second();
+    const double box_idle = ticks > 0 ? static_cast<double>(idle1 - idle0) / ticks : 0;
+    const double box_foreign =
+        ticks > 0 ? std::max(0.0, 1.0 - box_idle -
+                                      ((s1 - s0) + (m1 - m0) + (c1 - c0)) * ticks_per_s / ticks)
+                  : 0;
+    pipe_idle.push_back(box_idle);
+    pipe_foreign.push_back(box_foreign);
     auto threads1 = aaj::loadgen::thread_cpu_seconds(server);
     auto [appended1, batches1] = journal_counts();
     const double records_per_sync =
@@ -561,6 +582,8 @@ int main(int argc, char** argv) {
                       {"simulator_cpu_us", pipe_sim_cpu.back()},
                       {"load_generator_cpu_us", pipe_client_cpu.back()},
                       {"records_per_fdatasync", records_per_sync},
+                      {"box_idle", box_idle},
+                      {"box_foreign", box_foreign},
                       {"p50_ms", pipe_p50.back()},
                       {"p99_ms", pipe_p99.back()},
                       {"parts_cpu_us",
@@ -591,6 +614,8 @@ int main(int argc, char** argv) {
   std::printf(
       "  pipeline box CPU    %8.1f µs/req (server %.1f, simulator %.1f, load generator %.1f)\n",
       median(pipe_cpu), median(pipe_server_cpu), median(pipe_sim_cpu), median(pipe_client_cpu));
+  std::printf("  box during the load  idle %.2f, other processes %.2f (of %u cores)\n",
+              median(pipe_idle), median(pipe_foreign), cores);
   std::printf("  server by thread   ");
   for (auto& [name, us] : pipe_thread_cpu) std::printf(" %s %.1f", name.c_str(), median(us));
   std::printf(" µs/req (clock ticks: ±10 ms per thread and round)\n");

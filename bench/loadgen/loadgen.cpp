@@ -666,9 +666,7 @@ double self_cpu_seconds() {
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
-namespace {
-// (idle + iowait, total) jiffies from the "cpu" line of /proc/stat.
-bool read_cpu_jiffies(unsigned long long& idle, unsigned long long& total) {
+bool box_cpu_jiffies(unsigned long long& idle, unsigned long long& total) {
   std::ifstream f("/proc/stat");
   std::string label;
   if (!(f >> label) || label != "cpu") return false;
@@ -683,13 +681,12 @@ bool read_cpu_jiffies(unsigned long long& idle, unsigned long long& total) {
   for (int i = 0; i < std::min(n, 8); ++i) total += v[i];
   return true;
 }
-}  // namespace
 
 double box_idle_fraction(std::chrono::milliseconds sample) {
   unsigned long long i0 = 0, t0 = 0, i1 = 0, t1 = 0;
-  if (!read_cpu_jiffies(i0, t0)) return -1.0;
+  if (!box_cpu_jiffies(i0, t0)) return -1.0;
   std::this_thread::sleep_for(sample);
-  if (!read_cpu_jiffies(i1, t1)) return -1.0;
+  if (!box_cpu_jiffies(i1, t1)) return -1.0;
   if (t1 <= t0) return 1.0;  // no tick elapsed (very short sample): nothing ran
   return std::clamp(static_cast<double>(i1 - i0) / static_cast<double>(t1 - t0), 0.0, 1.0);
 }

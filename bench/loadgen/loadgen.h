@@ -112,6 +112,11 @@ double self_cpu_seconds();
 // unreadable.
 double box_idle_fraction(std::chrono::milliseconds sample);
 
+// The machine's CPU time so far, in clock ticks over all CPUs, from /proc/stat: `idle` is idle +
+// iowait, `total` every state (guest time is inside user/nice). Subtract two snapshots for a
+// window. Returns false if /proc/stat is unreadable.
+bool box_cpu_jiffies(unsigned long long& idle, unsigned long long& total);
+
 // Samples box_idle_fraction(sample) until `consecutive` samples in a row are ≥ min_idle, or
 // max_wait has passed. Returns true when the machine was found quiet.
 bool wait_for_quiet_box(double min_idle = 0.9, int consecutive = 2,
