@@ -134,11 +134,6 @@ void stop(pid_t pid) {
   std::exit(1);
 }
 
-// /proc/stat counts in USER_HZ ticks.
-double ticks_per_second() {
-  return static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -429,22 +424,22 @@ int main(int argc, char** argv) {
     };
     auto [appended0, batches0] = journal_counts();
     auto threads0 = aaj::loadgen::thread_cpu_seconds(server);
-    unsigned long long idle0 = 0, total0 = 0, idle1 = 0, total1 = 0;
-    aaj::loadgen::box_cpu_jiffies(idle0, total0);
+    const auto box0 = aaj::loadgen::box_cpu_seconds();
     double s0 = aaj::loadgen::process_cpu_seconds(server),
            m0 = aaj::loadgen::process_cpu_seconds(sim), c0 = aaj::loadgen::self_cpu_seconds();
     auto r = aaj::loadgen::run_load(spec);
     double s1 = aaj::loadgen::process_cpu_seconds(server),
            m1 = aaj::loadgen::process_cpu_seconds(sim), c1 = aaj::loadgen::self_cpu_seconds();
-    aaj::loadgen::box_cpu_jiffies(idle1, total1);
+    const auto box1 = aaj::loadgen::box_cpu_seconds();
     // Over the whole load run (connects included): the box's idle share, and the share busy with
-    // processes other than the server, the simulator and this one (noise on a shared machine).
-    const double ticks = static_cast<double>(total1 - total0), ticks_per_s = ticks_per_second();
-    const double box_idle = ticks > 0 ? static_cast<double>(idle1 - idle0) / ticks : 0;
-    const double box_foreign =
-        ticks > 0 ? std::max(0.0, 1.0 - box_idle -
-                                      ((s1 - s0) + (m1 - m0) + (c1 - c0)) * ticks_per_s / ticks)
-                  : 0;
+    // processes other than the server, the simulator and this one (noise on a shared machine);
+    // -1 when /proc/stat cannot tell.
+    double box_idle = -1, box_foreign = -1;
+    if (box0 && box1 && box1->total > box0->total) {
+      const double total = box1->total - box0->total;
+      box_idle = (box1->idle - box0->idle) / total;
+      box_foreign = std::max(0.0, 1.0 - box_idle - ((s1 - s0) + (m1 - m0) + (c1 - c0)) / total);
+    }
     pipe_idle.push_back(box_idle);
     pipe_foreign.push_back(box_foreign);
     auto threads1 = aaj::loadgen::thread_cpu_seconds(server);
@@ -614,8 +609,11 @@ int main(int argc, char** argv) {
   std::printf(
       "  pipeline box CPU    %8.1f µs/req (server %.1f, simulator %.1f, load generator %.1f)\n",
       median(pipe_cpu), median(pipe_server_cpu), median(pipe_sim_cpu), median(pipe_client_cpu));
-  std::printf("  box during the load  idle %.2f, other processes %.2f (of %u cores)\n",
-              median(pipe_idle), median(pipe_foreign), cores);
+  if (median(pipe_idle) < 0)
+    std::printf("  box during the load  unknown (/proc/stat unreadable)\n");
+  else
+    std::printf("  box during the load  idle %.2f, other processes %.2f (of %u cores)\n",
+                median(pipe_idle), median(pipe_foreign), cores);
   std::printf("  server by thread   ");
   for (auto& [name, us] : pipe_thread_cpu) std::printf(" %s %.1f", name.c_str(), median(us));
   std::printf(" µs/req (clock ticks: ±10 ms per thread and round)\n");

@@ -666,29 +666,31 @@ double self_cpu_seconds() {
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
-bool box_cpu_jiffies(unsigned long long& idle, unsigned long long& total) {
+std::optional<BoxCpuSeconds> box_cpu_seconds() {
   std::ifstream f("/proc/stat");
   std::string label;
-  if (!(f >> label) || label != "cpu") return false;
+  const long tck = sysconf(_SC_CLK_TCK);
+  if (tck <= 0 || !(f >> label) || label != "cpu") return std::nullopt;
   unsigned long long v[10] = {};
   int n = 0;
   while (n < 10 && f >> v[n]) ++n;
-  if (n < 4) return false;
+  if (n < 4) return std::nullopt;
   // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already
   // included in user/nice.
-  idle = v[3] + (n > 4 ? v[4] : 0);
-  total = 0;
+  unsigned long long idle = v[3] + (n > 4 ? v[4] : 0), total = 0;
   for (int i = 0; i < std::min(n, 8); ++i) total += v[i];
-  return true;
+  return BoxCpuSeconds{static_cast<double>(idle) / static_cast<double>(tck),
+                       static_cast<double>(total) / static_cast<double>(tck)};
 }
 
 double box_idle_fraction(std::chrono::milliseconds sample) {
-  unsigned long long i0 = 0, t0 = 0, i1 = 0, t1 = 0;
-  if (!box_cpu_jiffies(i0, t0)) return -1.0;
+  auto before = box_cpu_seconds();
+  if (!before) return -1.0;
   std::this_thread::sleep_for(sample);
-  if (!box_cpu_jiffies(i1, t1)) return -1.0;
-  if (t1 <= t0) return 1.0;  // no tick elapsed (very short sample): nothing ran
-  return std::clamp(static_cast<double>(i1 - i0) / static_cast<double>(t1 - t0), 0.0, 1.0);
+  auto after = box_cpu_seconds();
+  if (!after) return -1.0;
+  if (after->total <= before->total) return 1.0;  // no tick elapsed (very short sample)
+  return std::clamp((after->idle - before->idle) / (after->total - before->total), 0.0, 1.0);
 }
 
 bool wait_for_quiet_box(double min_idle, int consecutive, std::chrono::milliseconds sample,

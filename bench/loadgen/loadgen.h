@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -112,10 +113,13 @@ double self_cpu_seconds();
 // unreadable.
 double box_idle_fraction(std::chrono::milliseconds sample);
 
-// The machine's CPU time so far, in clock ticks over all CPUs, from /proc/stat: `idle` is idle +
-// iowait, `total` every state (guest time is inside user/nice). Subtract two snapshots for a
-// window. Returns false if /proc/stat is unreadable.
-bool box_cpu_jiffies(unsigned long long& idle, unsigned long long& total);
+// The machine's CPU time so far, in seconds summed over all CPUs, from /proc/stat: `idle` is idle
+// + iowait, `total` every state (guest time is inside user/nice). Subtract two snapshots for a
+// window (clock-tick resolution). nullopt if /proc/stat is unreadable.
+struct BoxCpuSeconds {
+  double idle = 0, total = 0;
+};
+std::optional<BoxCpuSeconds> box_cpu_seconds();
 
 // Samples box_idle_fraction(sample) until `consecutive` samples in a row are ≥ min_idle, or
 // max_wait has passed. Returns true when the machine was found quiet.

@@ -372,24 +372,24 @@ TEST(Loadgen, CpuProbes) {
   EXPECT_LE(idle, 1);
 }
 
-// The box's tick counters: a thread that burns 0.2 s of CPU between two snapshots shows up as
+// The box's CPU counters: a thread that burns 0.2 s of CPU between two snapshots shows up as
 // busy (total − idle) time of at least about that much; idle never runs backwards.
-TEST(Loadgen, BoxJiffiesCountBusyTime) {
-  unsigned long long idle0 = 0, total0 = 0, idle1 = 0, total1 = 0;
-  ASSERT_TRUE(aaj::loadgen::box_cpu_jiffies(idle0, total0));
-  EXPECT_LE(idle0, total0);
+TEST(Loadgen, BoxCpuSecondsCountBusyTime) {
+  auto before = aaj::loadgen::box_cpu_seconds();
+  ASSERT_TRUE(before);
+  EXPECT_LE(before->idle, before->total);
   static volatile unsigned sink = 0;
   timespec t{};
   do {
     for (int i = 0; i < 100000; ++i) sink = sink + 1;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   } while (t.tv_sec == 0 && t.tv_nsec < 200'000'000);
-  ASSERT_TRUE(aaj::loadgen::box_cpu_jiffies(idle1, total1));
-  EXPECT_GE(idle1, idle0);
-  ASSERT_GT(total1, total0);
-  const double busy_s = static_cast<double>((total1 - total0) - (idle1 - idle0)) /
-                        static_cast<double>(sysconf(_SC_CLK_TCK));
-  EXPECT_GE(busy_s, 0.15);  // 0.2 s burnt, at clock-tick resolution
+  auto after = aaj::loadgen::box_cpu_seconds();
+  ASSERT_TRUE(after);
+  EXPECT_GE(after->idle, before->idle);
+  ASSERT_GT(after->total, before->total);
+  const double busy = (after->total - before->total) - (after->idle - before->idle);
+  EXPECT_GE(busy, 0.15);  // 0.2 s burnt, at clock-tick resolution
 }
 
 // Per-thread CPU is summed by name with the "-<digits>" suffix dropped: two named threads that

@@ -362,7 +362,12 @@ TEST_F(ChangeStampTest, ConcurrentReadersWhileCommitting) {
       auto s = store_->change_stamp();  // after the last commit
       last[static_cast<size_t>(t)] = s ? *s : 0;
     });
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store_->put_body({"5" + std::to_string(i), "n"}).ok());
+  // No ASSERT while the readers run: returning early would leave their threads unjoined.
+  for (int i = 0; i < 50; ++i)
+    if (!store_->put_body({"5" + std::to_string(i), "n"}).ok()) {
+      ADD_FAILURE() << "commit " << i;
+      break;
+    }
   done = true;
   for (auto& r : readers) r.join();
   EXPECT_EQ(failures.load(), 0);
